@@ -1,0 +1,144 @@
+/**
+ * Picks the compute backend: CUDA TensorFlow, native TensorFlow, WebAssembly, then plain JS,
+ * and remembers why each earlier one was skipped so `sr info` can say so.
+ */
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs';
+import { startWasm, stopWasm } from './wasm';
+import { UsageError } from '../errors';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
+
+export interface BackendSkip {
+  backend: ConcreteBackend;
+  reason: string;
+}
+
+export interface BackendInfo {
+  /** What was asked for (`--backend`, `SR_BACKEND`, or auto). */
+  requested: BackendChoice;
+  /** What runs. */
+  active: ConcreteBackend;
+  /** tfjs's own name for the running backend ('tensorflow', 'wasm', 'cpu'). */
+  tfBackend: string;
+  threads: number;
+  skipped: BackendSkip[];
+  notes: string[];
+  versions: Record<string, string>;
+}
+
+export interface BackendOptions {
+  backend?: BackendChoice | string;
+  /** Worker threads for wasm; default: every core. */
+  threads?: number;
+}
+
+const NATIVE_PACKAGES: Record<'tensorflow-gpu' | 'tensorflow', string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+let current: BackendInfo | undefined;
+
+export function isBackendChoice(value: string): value is BackendChoice {
+  return (BACKEND_CHOICES as readonly string[]).includes(value);
+}
+
+/** The order `auto` tries, and the fallbacks of an explicit choice that fails. */
+function candidatesFor(choice: BackendChoice): ConcreteBackend[] {
+  const order: ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+  if (choice === 'auto') return order;
+  return order.slice(order.indexOf(choice));
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0].trim();
+}
+
+function explainNativeFailure(pkg: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'MODULE_NOT_FOUND' && firstLine(err).includes(`'${pkg}'`)) {
+    return `${pkg} is not installed (its install script downloads libtensorflow; run \`npm install ${pkg}\` where that download is possible)`;
+  }
+  return `${pkg} failed to load: ${firstLine(err)}`;
+}
+
+async function tryNative(kind: 'tensorflow-gpu' | 'tensorflow'): Promise<void> {
+  const pkg = NATIVE_PACKAGES[kind];
+  // Both packages register a backend named 'tensorflow' on the shared @tensorflow/tfjs instance.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(pkg);
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend did not initialise`);
+}
+
+function silenceCpuGreeting(): void {
+  // The cpu backend prints a multi-line advert for tfjs-node on first use; `sr info` says the same in one line.
+  const backend = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (backend && 'firstUse' in backend) backend.firstUse = false;
+}
+
+function versions(): Record<string, string> {
+  const out: Record<string, string> = { node: process.versions.node, tfjs: tf.version.tfjs };
+  for (const pkg of ['@tensorflow/tfjs-backend-wasm', 'sharp', ...Object.values(NATIVE_PACKAGES)]) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      out[pkg] = require(`${pkg}/package.json`).version;
+    } catch {
+      /* not installed */
+    }
+  }
+  return out;
+}
+
+/** Starts the backend once per process; later calls return what is running. */
+export async function initBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  if (current) return current;
+  const requestedRaw = options.backend ?? process.env.SR_BACKEND ?? 'auto';
+  if (!isBackendChoice(requestedRaw)) {
+    throw new UsageError(`unknown backend '${requestedRaw}' (choose one of ${BACKEND_CHOICES.join(', ')})`);
+  }
+  const requested = requestedRaw;
+  const wantedThreads = Math.max(1, Math.floor(options.threads ?? os.cpus().length));
+  const skipped: BackendSkip[] = [];
+  const notes: string[] = [];
+  tf.env().set('PROD', true);
+
+  for (const candidate of candidatesFor(requested)) {
+    try {
+      let threads = 1;
+      if (candidate === 'tensorflow-gpu' || candidate === 'tensorflow') {
+        await tryNative(candidate);
+        threads = os.cpus().length;
+      } else if (candidate === 'wasm') {
+        const started = await startWasm(wantedThreads);
+        threads = started.threads;
+        if (started.note) notes.push(started.note);
+      } else {
+        if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+        silenceCpuGreeting();
+      }
+      await tf.ready();
+      current = { requested, active: candidate, tfBackend: tf.getBackend(), threads, skipped, notes, versions: versions() };
+      return current;
+    } catch (err) {
+      const reason =
+        candidate === 'tensorflow-gpu' || candidate === 'tensorflow'
+          ? explainNativeFailure(NATIVE_PACKAGES[candidate], err)
+          : firstLine(err);
+      skipped.push({ backend: candidate, reason });
+    }
+  }
+  throw new Error(`no backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+}
+
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+/** Releases what keeps the process alive (wasm worker threads). */
+export function shutdownBackend(): void {
+  if (current?.active === 'wasm') stopWasm();
+}
