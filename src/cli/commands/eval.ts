@@ -1,0 +1,76 @@
+/** `sr eval`: PSNR/SSIM of a model on a benchmark, scored the way published tables are. */
+import * as fs from 'fs';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { initBackend } from '../../backend';
+import { resolveDataset } from '../../data/datasets';
+import { UsageError } from '../../errors';
+import { loadUpscaler } from '../../infer';
+import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
+import { evaluate, type EvalResult } from '../../metrics/evaluate';
+import { writeFileAtomic } from '../../util/atomic';
+import { formatTable, notice, outputMode, progressBar, style } from '../output';
+import { backendOptions, parseScale } from '../shared';
+
+interface EvalCliOptions {
+  dataset: string;
+  model: string;
+  scale: number;
+  metricChannel: MetricChannel;
+  json?: boolean;
+  csv?: string;
+  saveImages?: string;
+}
+
+export function resultCsv(result: EvalResult): string {
+  const rows = ['image,psnr,ssim', ...result.images.map((r) => `${r.name},${r.psnr.toFixed(4)},${r.ssim.toFixed(6)}`)];
+  rows.push(`mean,${result.mean.psnr.toFixed(4)},${result.mean.ssim.toFixed(6)}`);
+  return rows.join('\n') + '\n';
+}
+
+export function resultTable(result: EvalResult): string {
+  const rows = result.images.map((r) => [r.name, r.psnr.toFixed(2), r.ssim.toFixed(4)]);
+  rows.push([style.bold('mean'), style.bold(result.mean.psnr.toFixed(2)), style.bold(result.mean.ssim.toFixed(4))]);
+  const title = `${result.dataset} x${result.scale}, ${result.model}, ${result.channel === 'y' ? 'Y channel' : 'RGB'}`;
+  return `${style.head(title)}\n${formatTable(['image', 'PSNR (dB)', 'SSIM'], rows, ['l', 'r', 'r'])}`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('score a model on a dataset (modcrop, MATLAB bicubic LR, Y channel, border crop, PSNR/SSIM)')
+    .requiredOption('--dataset <name|dir>', 'set5, set14, bsd100, urban100, div2k, or a folder of HR images')
+    .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
+    .option('--scale <n>', 'upscaling factor: 2, 3 or 4', parseScale, 4)
+    .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
+    .option('--json', 'print one JSON object on stdout')
+    .option('--csv <file>', 'also write per-image scores as CSV')
+    .option('--save-images <dir>', 'write the super-resolved images as PNG')
+    .action(async (opts: EvalCliOptions, cmd: Command) => {
+      const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
+      const dataset = await resolveDataset(opts.dataset);
+      if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
+      const info = await initBackend(backendOptions(cmd));
+      notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s)`));
+      const upscaler = await loadUpscaler({ model: opts.model, scale: opts.scale });
+      if (opts.saveImages) fs.mkdirSync(opts.saveImages, { recursive: true });
+      const bar = progressBar(mode, 'eval', '{image}');
+      bar.start(dataset.images.length, { image: '' });
+      let result: EvalResult;
+      try {
+        result = await evaluate({
+          datasetName: dataset.name,
+          images: dataset.images,
+          upscaler,
+          channel: opts.metricChannel,
+          saveDir: opts.saveImages,
+          onImage: (r) => bar.increment({ image: r.name }),
+        });
+      } finally {
+        bar.stop();
+        upscaler.dispose();
+      }
+      if (opts.csv) await writeFileAtomic(opts.csv, resultCsv(result));
+      process.stdout.write(opts.json ? JSON.stringify(result) + '\n' : resultTable(result) + '\n');
+    });
+}

@@ -1,0 +1,16 @@
+/** Every subcommand, each in its own file. */
+import type { Command } from 'commander';
+
+type Register = (program: Command) => void;
+
+// One line per command file; adding a command is adding its file and its line here.
+const COMMANDS: Register[] = [
+  (p) => require('./info').register(p),
+  (p) => require('./data').register(p),
+  (p) => require('./upscale').register(p),
+  (p) => require('./eval').register(p),
+];
+
+export function registerCommands(program: Command): void {
+  for (const register of COMMANDS) register(program);
+}

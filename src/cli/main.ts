@@ -1,0 +1,68 @@
+/**
+ * The `sr` command line: a thin layer that parses options, calls the library and prints.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { BACKEND_CHOICES, shutdownBackend } from '../backend';
+import { UsageError } from '../errors';
+import { registerCommands } from './commands';
+
+export interface GlobalOptions {
+  backend?: string;
+  threads?: number;
+  verbose?: boolean;
+}
+
+function parsePositiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive whole number, got '${value}'`);
+    return n;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sr')
+    .description('Image super-resolution: train SRCNN/SRGAN, upscale pictures, score them like the papers do.')
+    .version(require('../../package.json').version)
+    .addOption(
+      new Option('--backend <name>', 'compute backend (also SR_BACKEND)').choices([...BACKEND_CHOICES]),
+    )
+    .option('--threads <n>', 'worker threads for the wasm backend (default: all cores)', parsePositiveInt('--threads'))
+    .option('--verbose', 'show stack traces and extra detail')
+    .showHelpAfterError('(run `sr --help` for usage)')
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+/** Exit code for an error: 2 for a usage mistake, 1 for everything else. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return 2;
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  return 1;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message.split('\n')[0];
+  return String(err);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  let code = 0;
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    code = exitCodeFor(err);
+    // Commander has already printed its own one-line message for parse errors and help.
+    if (!(err instanceof CommanderError)) {
+      process.stderr.write(`sr: ${describe(err)}\n`);
+      if (program.opts<GlobalOptions>().verbose && err instanceof Error && err.stack) {
+        process.stderr.write(err.stack + '\n');
+      }
+    }
+  } finally {
+    shutdownBackend();
+  }
+  process.exitCode = code || (process.exitCode ?? 0);
+}

@@ -1,0 +1,18 @@
+/** Option plumbing shared by the subcommands. */
+import { UsageError } from '../errors';
+import type { Command } from 'commander';
+import type { BackendOptions } from '../backend';
+import type { GlobalOptions } from './main';
+
+/** The global --backend/--threads, read from the root program whatever the subcommand. */
+export function backendOptions(cmd: Command): BackendOptions {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  return { backend: opts.backend, threads: opts.threads };
+}
+
+/** `--scale`: 2, 3 or 4 (checked again where the model is known). */
+export function parseScale(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 2 || n > 4) throw new UsageError(`--scale must be 2, 3 or 4, got '${value}'`);
+  return n;
+}

@@ -1,0 +1,46 @@
+/** Small file-system helpers shared by the downloader, the zip extractor and the dataset installer. */
+import * as fs from 'fs';
+import { createHash } from 'crypto';
+import { pipeline } from 'stream/promises';
+
+/** SHA-256 of a file as lower-case hex, read as a stream so multi-gigabyte archives are fine. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(fs.createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/** Size of a file in bytes, or 0 when it does not exist. */
+export async function fileSizeOrZero(file: string): Promise<number> {
+  try {
+    return (await fs.promises.stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+export function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Deletes a file or folder tree; a missing path is not an error. */
+export async function removePath(p: string): Promise<void> {
+  await fs.promises.rm(p, { recursive: true, force: true });
+}
+
+/** "1.5 MB"-style size for people (decimal units, like download pages use). */
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,80 @@
+/**
+ * Evaluating an upscaler on a folder of ground-truth images with the benchmark protocol:
+ * modcrop, MATLAB-bicubic downscale rounded to 8 bits (the LR images the papers publish are 8-bit
+ * PNGs), upscale, score (rounded to 8 bits, Y channel, `scale` border pixels cropped).
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { readImage, writeImage } from '../image/io';
+import { imresize, modcrop } from '../image/resize';
+import { quantizeUnit, splitImage, tensorsToImage } from '../image/tensor';
+import type { Upscaler } from '../infer/upscaler';
+import { meanScore, score, type MetricChannel, type Score } from './index';
+
+export interface EvalImageResult extends Score {
+  name: string;
+}
+
+export interface EvalResult {
+  dataset: string;
+  model: string;
+  scale: number;
+  channel: MetricChannel;
+  mean: Score;
+  images: EvalImageResult[];
+}
+
+export interface EvalOptions {
+  datasetName: string;
+  images: string[];
+  upscaler: Upscaler;
+  channel?: MetricChannel;
+  /** Write each super-resolved image here as PNG. */
+  saveDir?: string;
+  onImage?: (result: EvalImageResult, index: number) => void;
+}
+
+/** The LR input the benchmarks use for a ground-truth image: MATLAB bicubic 1/scale, 8-bit. */
+export function degrade(hr: tf.Tensor3D, scale: number): tf.Tensor3D {
+  return tf.tidy(() => quantizeUnit(imresize(hr, 1 / scale), 8) as tf.Tensor3D);
+}
+
+export function imageName(file: string): string {
+  return path.basename(file, path.extname(file));
+}
+
+export async function evaluateImage(file: string, upscaler: Upscaler, channel: MetricChannel, saveDir?: string): Promise<EvalImageResult> {
+  const scale = upscaler.scale;
+  const { color, alpha } = splitImage(await readImage(file));
+  alpha?.dispose();
+  const hr = modcrop(color, scale);
+  color.dispose();
+  const lr = degrade(hr, scale);
+  let sr: tf.Tensor3D | undefined;
+  try {
+    sr = await upscaler.upscale(lr);
+    const result = await score(sr, hr, { border: scale, channel });
+    if (saveDir) await writeImage(path.join(saveDir, `${imageName(file)}.png`), await tensorsToImage(sr, undefined, 8));
+    return { name: imageName(file), ...result };
+  } finally {
+    tf.dispose([hr, lr, ...(sr ? [sr] : [])]);
+  }
+}
+
+export async function evaluate(options: EvalOptions): Promise<EvalResult> {
+  const channel = options.channel ?? 'y';
+  const images: EvalImageResult[] = [];
+  for (const [i, file] of options.images.entries()) {
+    const result = await evaluateImage(file, options.upscaler, channel, options.saveDir);
+    images.push(result);
+    options.onImage?.(result, i);
+  }
+  return {
+    dataset: options.datasetName,
+    model: options.upscaler.name,
+    scale: options.upscaler.scale,
+    channel,
+    mean: meanScore(images),
+    images,
+  };
+}

@@ -1,0 +1,126 @@
+/** The CLI end to end: `sr info`, `sr upscale`, `sr eval` on generated images, and the error paths. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { readImage, writeImage } from '../../src/image/io';
+import { expectOneLineError, runSr } from '../helpers/cli';
+import { tempDir } from '../helpers/env';
+import { patternImage } from '../helpers/images';
+
+const dir = tempDir('sr-cli-');
+const rgb = path.join(dir, 'rgb.png');
+const rgba = path.join(dir, 'rgba.png');
+const gray = path.join(dir, 'gray.png');
+const hrDir = path.join(dir, 'hr');
+
+beforeAll(async () => {
+  await writeImage(rgb, patternImage(24, 20, 3));
+  await writeImage(rgba, patternImage(24, 20, 4));
+  await writeImage(gray, patternImage(24, 20, 1));
+  fs.mkdirSync(hrDir);
+  await writeImage(path.join(hrDir, 'a.png'), patternImage(48, 40, 3));
+  await writeImage(path.join(hrDir, 'b.png'), patternImage(36, 36, 1));
+});
+
+test('sr info names the backend and why the native ones were skipped', async () => {
+  const run = await runSr(['info', '--json'], { SR_BACKEND: 'auto' });
+  expect(run.code).toBe(0);
+  const info = JSON.parse(run.stdout);
+  expect(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).toContain(info.active);
+  if (info.active === 'wasm') {
+    expect(info.skipped.map((s: { backend: string }) => s.backend)).toEqual(['tensorflow-gpu', 'tensorflow']);
+    expect(info.skipped[0].reason).toMatch(/tfjs-node-gpu/);
+  }
+});
+
+describe('sr upscale', () => {
+  it('keeps RGB, alpha and gray, and sizes the output by the scale', async () => {
+    for (const [input, channels] of [[rgb, 3], [rgba, 4], [gray, 1]] as const) {
+      const out = path.join(dir, `up-${channels}.png`);
+      const run = await runSr(['upscale', input, '-o', out, '--model', 'bicubic', '--scale', '3', '--json']);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ output: out, width: 72, height: 60, channels });
+      const img = await readImage(out);
+      expect([img.width, img.height, img.channels]).toEqual([72, 60, channels]);
+    }
+  });
+
+  it('writes <name>_x<scale>.png beside the input by default', async () => {
+    const run = await runSr(['upscale', rgb, '--scale', '2']);
+    expect(run.code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'rgb_x2.png'))).toBe(true);
+  });
+
+  it.each([
+    [['upscale', path.join(dir, 'nope.png'), '-o', path.join(dir, 'x.png')], 1, /no such file/],
+    [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--model', 'waifu'], 2, /unknown model 'waifu'/],
+    [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--scale', '5'], 2, /--scale must be 2, 3 or 4/],
+    [['upscale', rgb, '-o', path.join(dir, 'x.gifx')], 2, /cannot tell the output format/],
+    [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--quality', '0'], 2, /--quality/],
+    [['upscale', path.join(dir, 'garbage.png'), '-o', path.join(dir, 'x.png')], 1, /cannot decode|not an image/],
+  ])('%j fails with exit %i and one line, leaving no output', async (args, code, pattern) => {
+    fs.writeFileSync(path.join(dir, 'garbage.png'), 'not an image');
+    const run = await runSr(args as string[]);
+    expect(run.code).toBe(code);
+    expect(run.stderr).toMatch(pattern);
+    expect(run.stderr.split('\n')[0]).not.toMatch(/^\s+at /);
+    expect(fs.existsSync(path.join(dir, 'x.png'))).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--verbose adds the stack trace', async () => {
+    const run = await runSr(['--verbose', 'upscale', path.join(dir, 'nope.png')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^\s+at /m);
+  });
+});
+
+describe('sr eval', () => {
+  it('prints one JSON object with per-image and mean scores, and writes CSV and images', async () => {
+    const csv = path.join(dir, 'scores.csv');
+    const saveDir = path.join(dir, 'saved');
+    const run = await runSr(['eval', '--dataset', hrDir, '--model', 'bicubic', '--scale', '2', '--json', '--csv', csv, '--save-images', saveDir]);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({ dataset: 'hr', model: 'bicubic', scale: 2, channel: 'y' });
+    expect(result.images.map((i: { name: string }) => i.name)).toEqual(['a', 'b']);
+    for (const r of result.images) {
+      expect(r.psnr).toBeGreaterThan(20);
+      expect(r.ssim).toBeGreaterThan(0.5);
+      expect(r.ssim).toBeLessThanOrEqual(1);
+    }
+    expect(result.mean.psnr).toBeCloseTo((result.images[0].psnr + result.images[1].psnr) / 2, 6);
+    expect(fs.readFileSync(csv, 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(fs.readdirSync(saveDir).sort()).toEqual(['a.png', 'b.png']);
+    const saved = await readImage(path.join(saveDir, 'b.png'));
+    expect([saved.width, saved.height, saved.channels]).toEqual([36, 36, 1]);
+  });
+
+  it('ranks nearest below bilinear below bicubic on smooth content', async () => {
+    const psnr: Record<string, number> = {};
+    for (const model of ['nearest', 'bilinear', 'bicubic']) {
+      const run = await runSr(['eval', '--dataset', hrDir, '--model', model, '--scale', '2', '--json']);
+      psnr[model] = JSON.parse(run.stdout).mean.psnr;
+    }
+    expect(psnr.nearest).toBeLessThan(psnr.bilinear);
+    expect(psnr.bilinear).toBeLessThan(psnr.bicubic);
+  });
+
+  it('prints a table when not --json', async () => {
+    const run = await runSr(['eval', '--dataset', hrDir, '--scale', '4']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/mean/);
+    expect(run.stdout).toMatch(/PSNR/);
+  });
+
+  it.each([
+    [['eval', '--dataset', 'set99'], 2, /unknown dataset|set99/],
+    [['eval', '--dataset', path.join(dir, 'missing-dir')], 2, /missing-dir/],
+    [['eval', '--dataset', hrDir, '--metric-channel', 'cmyk'], 2, /cmyk/],
+    [['eval', '--dataset', hrDir, '--scale', 'two'], 2, /--scale/],
+  ])('%j fails with exit %i', async (args, code, pattern) => {
+    const run = await runSr(args as string[]);
+    expect(run.code).toBe(code);
+    expect(run.stderr).toMatch(pattern);
+    if (!run.stderr.startsWith('error:')) expectOneLineError(run);
+  });
+});

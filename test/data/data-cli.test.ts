@@ -1,0 +1,115 @@
+/**
+ * `sr data` end to end: the real bin/sr in a child process (TypeScript sources via SR_TS=1),
+ * datasets in a temp SR_DATA_DIR, archives from a local server.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFile } from 'child_process';
+import { createHash } from 'crypto';
+import { makeSelfExSrZip } from './archive-zip-writer';
+import { startTestServer, type TestServer } from './download-server';
+
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'sr');
+const SET5_ZIP = makeSelfExSrZip(['img_001', 'img_002', 'img_003', 'img_004', 'img_005']);
+const SET5_SHA = createHash('sha256').update(SET5_ZIP).digest('hex');
+
+let dataDir: string;
+let server: TestServer;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sr-data-cli-'));
+  server = await startTestServer({ '/set5.zip': { body: SET5_ZIP } });
+});
+
+afterAll(async () => {
+  await server.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs bin/sr asynchronously: a sync spawn would block the test server this process hosts. */
+function sr(...args: string[]): Promise<Run> {
+  const env = { ...process.env, SR_TS: '1', SR_DATA_DIR: dataDir, NO_COLOR: '1' };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function expectOneLineError(run: Run): void {
+  expect(run.stderr.endsWith('\n')).toBe(true);
+  expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(run.stderr.startsWith('sr: ')).toBe(true);
+}
+
+test('data list --json, download with --url/--sha256, then list shows it downloaded', async () => {
+  const before = await sr('data', 'list', '--json');
+  expect(before.code).toBe(0);
+  const listed = JSON.parse(before.stdout) as Array<Record<string, unknown>>;
+  expect(listed.map((d) => d.name)).toEqual(['set5', 'set14', 'bsd100', 'urban100', 'div2k']);
+  expect(listed.every((d) => d.downloaded === false)).toBe(true);
+  expect(listed.find((d) => d.name === 'set5')).toMatchObject({
+    sha256: null,
+    imageCount: 5,
+    dir: path.join(dataDir, 'set5'),
+  });
+  expect(listed.find((d) => d.name === 'div2k')).toMatchObject({
+    url: 'https://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_valid_HR.zip',
+    archiveBytes: 448_993_893,
+  });
+
+  const download = await sr('data', 'download', 'set5', '--url', server.url('/set5.zip'), '--sha256', SET5_SHA, '--json');
+  expect(download.stderr).toBe('');
+  expect(download.code).toBe(0);
+  expect(JSON.parse(download.stdout)).toMatchObject({
+    name: 'set5',
+    hrDir: path.join(dataDir, 'set5', 'HR'),
+    imageCount: 5,
+    sha256: SET5_SHA,
+    checksum: 'user-supplied',
+    alreadyPresent: false,
+  });
+  expect(fs.readdirSync(path.join(dataDir, 'set5', 'HR')).sort()).toEqual(
+    ['img_001', 'img_002', 'img_003', 'img_004', 'img_005'].map((n) => `${n}.png`),
+  );
+
+  const after = JSON.parse((await sr('data', 'list', '--json')).stdout) as Array<Record<string, unknown>>;
+  expect(after.find((d) => d.name === 'set5')).toMatchObject({ downloaded: true, installed: { imageCount: 5, sha256: SET5_SHA } });
+  expect(after.filter((d) => d.downloaded).map((d) => d.name)).toEqual(['set5']);
+});
+
+// The failing runs are independent, so they run side by side: each start-up costs seconds.
+test('failures: checksum mismatch and missing SHA-256 exit 1, unknown name exits 2, each with one line', async () => {
+  const wrong = 'f'.repeat(64);
+  const requestsBefore = server.requests.length;
+  const [mismatch, unknown, noChecksum] = await Promise.all([
+    sr('data', 'download', 'set14', '--url', server.url('/set5.zip'), '--sha256', wrong),
+    sr('data', 'download', 'set6'),
+    sr('data', 'download', 'urban100', '--url', server.url('/set5.zip')),
+  ]);
+
+  expect(mismatch.code).toBe(1);
+  expectOneLineError(mismatch);
+  expect(mismatch.stderr).toContain(`expected sha256 ${wrong}`);
+  expect(mismatch.stderr).toContain(`got ${SET5_SHA}`);
+  expect(fs.existsSync(path.join(dataDir, 'set14'))).toBe(false);
+
+  expect(unknown.code).toBe(2);
+  expectOneLineError(unknown);
+  expect(unknown.stderr).toContain('set5, set14, bsd100, urban100, div2k');
+
+  expect(noChecksum.code).toBe(1);
+  expectOneLineError(noChecksum);
+  expect(noChecksum.stderr).toMatch(/--sha256 HEX.*--insecure-skip-checksum/);
+  // Only the set14 run fetched anything; urban100 refused before downloading.
+  expect(server.requests.length - requestsBefore).toBe(1);
+  expect(fs.existsSync(path.join(dataDir, 'urban100'))).toBe(false);
+});
