@@ -5,6 +5,7 @@
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { startWasm, stopWasm } from './wasm';
+import { registerFastKernels } from './kernels';
 import { UsageError } from '../errors';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -26,6 +27,8 @@ export interface BackendInfo {
   threads: number;
   skipped: BackendSkip[];
   notes: string[];
+  /** Kernels sr registered or replaced on this backend. */
+  kernels: string[];
   versions: Record<string, string>;
 }
 
@@ -121,7 +124,9 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
         silenceCpuGreeting();
       }
       await tf.ready();
-      current = { requested, active: candidate, tfBackend: tf.getBackend(), threads, skipped, notes, versions: versions() };
+      // Training kernels the JS backends lack or run slowly (conv gradients as forward convs...).
+      const kernels = candidate === 'wasm' || candidate === 'cpu' ? registerFastKernels(tf.getBackend()) : [];
+      current = { requested, active: candidate, tfBackend: tf.getBackend(), threads, skipped, notes, kernels, versions: versions() };
       return current;
     } catch (err) {
       const reason =

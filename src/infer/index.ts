@@ -1,24 +1,41 @@
 /**
- * Finding an Upscaler by name: an interpolation kernel, a model with shipped weights, or a
- * checkpoint folder. Also the whole-image path used by `sr upscale` (alpha and gray handled here).
+ * Finding an Upscaler by name: an interpolation kernel, a model with shipped weights
+ * (`checkpoints/<name>-x<scale>`), or a checkpoint folder. Also the whole-image path used by
+ * `sr upscale` (alpha and gray handled here).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../errors';
+import { SrError, UsageError } from '../errors';
 import { imresize, RESIZE_KERNELS } from '../image/resize';
 import type { Image } from '../image/io';
 import { splitImage, tensorsToImage } from '../image/tensor';
+import { findModel, parseModelOptions } from '../models';
+import { isCheckpointDir, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../train/checkpoint';
 import { interpolationUpscaler, isInterpolation } from './interpolation';
+import { modelUpscaler } from './model-upscaler';
 import type { Upscaler } from './upscaler';
 
 export type { Upscaler } from './upscaler';
 export { interpolationUpscaler, isInterpolation } from './interpolation';
+export { modelUpscaler, upscaleWithNetwork } from './model-upscaler';
 
 export interface UpscalerRequest {
+  /** 'bicubic', 'srcnn', 'srgan', a checkpoint folder or a training run folder. */
   model: string;
-  scale: number;
+  /** Required for interpolation; for checkpoints it must match (default: the checkpoint's). */
+  scale?: number;
 }
 
 export const SUPPORTED_SCALES = [2, 3, 4];
+export const DEFAULT_SCALE = 4;
+/** Names whose weights ship in checkpoints/<name>-x<scale>. */
+export const SHIPPED_MODELS = ['srcnn', 'srresnet', 'srgan'];
+
+export function shippedCheckpointsDir(): string {
+  // src/infer or dist/infer: the package root is two levels up.
+  return path.resolve(__dirname, '..', '..', 'checkpoints');
+}
 
 export function checkScale(scale: number): void {
   if (!SUPPORTED_SCALES.includes(scale)) {
@@ -26,10 +43,69 @@ export function checkScale(scale: number): void {
   }
 }
 
+/** A training run folder holds best/ and last/; a checkpoint folder holds MANIFEST. */
+export function checkpointFolder(p: string): string | undefined {
+  if (isCheckpointDir(p)) return p;
+  for (const sub of ['best', 'last']) if (isCheckpointDir(path.join(p, sub))) return path.join(p, sub);
+  return undefined;
+}
+
+function shippedFor(name: string, scale: number): string {
+  const dir = path.join(shippedCheckpointsDir(), `${name}-x${scale}`);
+  if (!isCheckpointDir(dir)) {
+    const available = SUPPORTED_SCALES.filter((s) => isCheckpointDir(path.join(shippedCheckpointsDir(), `${name}-x${s}`)));
+    throw new SrError(
+      `no shipped ${name} weights for x${scale}` +
+        (available.length ? ` (shipped: ${available.map((s) => `x${s}`).join(', ')})` : '; train them with `sr train`'),
+    );
+  }
+  return dir;
+}
+
+function knownNames(): string {
+  return [...RESIZE_KERNELS, ...SHIPPED_MODELS].join(', ');
+}
+
+export async function upscalerFromCheckpoint(dir: string, meta: CheckpointMeta, label: string): Promise<Upscaler> {
+  const spec = findModel(meta.architecture);
+  if (!spec) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
+  const options = parseModelOptions(spec, meta.options, `${dir} meta.options`);
+  const { networks } = await loadCheckpoint(dir);
+  return modelUpscaler(networks.model, {
+    name: label,
+    scale: meta.scale,
+    inputSpace: meta.inputSpace,
+    inputIsUpsampled: meta.inputIsUpsampled,
+    shrink: spec.shrink(options),
+  });
+}
+
 export async function loadUpscaler(request: UpscalerRequest): Promise<Upscaler> {
-  checkScale(request.scale);
-  if (isInterpolation(request.model)) return interpolationUpscaler(request.model, request.scale);
-  throw new UsageError(`unknown model '${request.model}' (choose one of ${RESIZE_KERNELS.join(', ')})`);
+  if (request.scale !== undefined) checkScale(request.scale);
+  if (isInterpolation(request.model)) return interpolationUpscaler(request.model, request.scale ?? DEFAULT_SCALE);
+  let dir: string;
+  let label: string;
+  if (SHIPPED_MODELS.includes(request.model)) {
+    const scale = request.scale ?? DEFAULT_SCALE;
+    dir = shippedFor(request.model, scale);
+    label = `${request.model}-x${scale}`;
+  } else if (fs.existsSync(request.model)) {
+    const found = checkpointFolder(request.model);
+    if (!found) {
+      // Say "incomplete" when it looks like a checkpoint that was cut off mid-write.
+      if (fs.existsSync(path.join(request.model, 'model.json'))) readCheckpointMeta(request.model);
+      throw new SrError(`${request.model} is not a checkpoint folder (no MANIFEST in it, its best/ or its last/)`);
+    }
+    dir = found;
+    label = request.model;
+  } else {
+    throw new UsageError(`unknown model '${request.model}' (choose one of ${knownNames()}, or give a checkpoint folder)`);
+  }
+  const meta = readCheckpointMeta(dir);
+  if (request.scale !== undefined && meta.scale !== request.scale) {
+    throw new SrError(`checkpoint ${dir} was trained for x${meta.scale}, not x${request.scale}`);
+  }
+  return upscalerFromCheckpoint(dir, meta, label);
 }
 
 /**

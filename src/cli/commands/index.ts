@@ -9,6 +9,7 @@ const COMMANDS: Register[] = [
   (p) => require('./data').register(p),
   (p) => require('./upscale').register(p),
   (p) => require('./eval').register(p),
+  (p) => require('./train').register(p),
 ];
 
 export function registerCommands(program: Command): void {

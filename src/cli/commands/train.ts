@@ -1,0 +1,166 @@
+/** `sr train MODEL`: train from a YAML config with command-line overrides, checkpoint and resume. */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Command } from 'commander';
+import { initBackend } from '../../backend';
+import { parseConfig, readYaml, requireDir, setPath, supervisedConfigSchema, type SupervisedConfig } from '../../config';
+import { UsageError } from '../../errors';
+import { trainSupervised, type TrainEvent } from '../../train/supervised';
+import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
+import { backendOptions, parseScale } from '../shared';
+
+interface TrainCliOptions {
+  config?: string;
+  scale?: number;
+  data?: string;
+  val?: string;
+  iterations?: number;
+  batchSize?: number;
+  lr?: number;
+  out?: string;
+  seed?: number;
+  resume?: boolean;
+  onNan?: string;
+  json?: boolean;
+}
+
+const number = (flag: string, integer: boolean) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n <= 0) {
+    throw new UsageError(`${flag} must be a positive ${integer ? 'whole ' : ''}number, got '${value}'`);
+  }
+  return n;
+};
+
+export function packageConfigsDir(): string {
+  return path.resolve(__dirname, '..', '..', '..', 'configs');
+}
+
+/** The config file to start from: --config, the run's own config on --resume, or the packaged default. */
+function baseConfig(model: string, opts: TrainCliOptions): { raw: Record<string, unknown>; source: string } {
+  if (opts.config) return { raw: readYaml(opts.config) as Record<string, unknown>, source: opts.config };
+  if (opts.resume && opts.out && fs.existsSync(path.join(opts.out, 'config.json'))) {
+    const file = path.join(opts.out, 'config.json');
+    return { raw: JSON.parse(fs.readFileSync(file, 'utf8')), source: file };
+  }
+  const file = path.join(packageConfigsDir(), `${model}-x${opts.scale ?? 3}.yaml`);
+  if (!fs.existsSync(file)) throw new UsageError(`no default config for ${model} x${opts.scale ?? 3}; give one with --config`);
+  return { raw: readYaml(file) as Record<string, unknown>, source: file };
+}
+
+/** Applies command-line overrides over the file, then validates the result. */
+export function resolveTrainConfig(model: string, opts: TrainCliOptions): SupervisedConfig {
+  const { raw, source } = baseConfig(model, opts);
+  const overrides: [string, unknown][] = [
+    ['scale', opts.scale],
+    ['data.train', opts.data],
+    ['data.val', opts.val],
+    ['train.iterations', opts.iterations],
+    ['data.batch_size', opts.batchSize],
+    ['train.lr', opts.lr],
+    ['train.seed', opts.seed],
+    ['train.on_nan', opts.onNan],
+    ['out', opts.out],
+  ];
+  for (const [key, value] of overrides) if (value !== undefined) setPath(raw, key, value);
+  if (raw.model !== undefined && raw.model !== model) {
+    throw new UsageError(`${source} trains '${String(raw.model)}', not '${model}'`);
+  }
+  raw.model = model;
+  const config = parseConfig(supervisedConfigSchema, raw, source);
+  if (!config.out) config.out = `runs/${model}-x${config.scale}`;
+  requireDir(config.data.train, 'training data');
+  if (config.data.val) requireDir(config.data.val, 'validation data');
+  return config;
+}
+
+function reporter(mode: OutputMode, iterations: number) {
+  const bar = progressBar(mode, 'train', 'loss {loss} | val {psnr} dB | {rate} it/s');
+  let psnr = '-';
+  return {
+    onEvent(event: TrainEvent) {
+      if (mode.json) {
+        process.stdout.write(JSON.stringify(event) + '\n');
+        return;
+      }
+      switch (event.type) {
+        case 'skipped':
+          notice(mode, style.warn(`skipping ${event.file}: ${event.reason}`));
+          break;
+        case 'start':
+          notice(mode, `${event.resumed ? 'resuming at' : 'starting at'} iteration ${event.iteration}/${iterations} on ${event.trainImages} images`);
+          bar.start(iterations, { loss: '-', psnr, rate: '-' });
+          bar.update(event.iteration);
+          break;
+        case 'step':
+          bar.update(event.iteration, { loss: event.loss.toExponential(3), psnr, rate: event.itPerSec.toFixed(2) });
+          if (!mode.interactive) notice(mode, `iter ${event.iteration} loss ${event.loss.toExponential(4)} lr ${event.lr.toExponential(2)} ${event.itPerSec.toFixed(2)} it/s`);
+          break;
+        case 'validation':
+          psnr = event.psnr.toFixed(2);
+          if (!mode.interactive) notice(mode, `iter ${event.iteration} validation ${event.psnr.toFixed(3)} dB / ${event.ssim.toFixed(4)}${event.best ? ' (best)' : ''}`);
+          break;
+        case 'nan':
+          notice(mode, style.warn(`iteration ${event.iteration}: loss is not finite (${event.action})`));
+          break;
+        default:
+          break;
+      }
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a model (srcnn, srresnet) from a YAML config; checkpoints in --out/last and --out/best')
+    .argument('<model>', 'architecture to train: srcnn or srresnet')
+    .option('--config <file>', 'YAML config (default: configs/<model>-x<scale>.yaml)')
+    .option('--scale <n>', 'upscaling factor: 2, 3 or 4', parseScale)
+    .option('--data <dir>', 'folder of HR training images')
+    .option('--val <dir>', 'folder of HR validation images')
+    .option('--iterations <n>', 'total training iterations', number('--iterations', true))
+    .option('--batch-size <n>', 'patches per batch', number('--batch-size', true))
+    .option('--lr <rate>', 'initial learning rate', number('--lr', false))
+    .option('--seed <n>', 'random seed', number('--seed', true))
+    .option('--out <dir>', 'run folder for checkpoints and logs')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--on-nan <action>', "'stop' (default) or 'skip' batches whose loss is not finite")
+    .option('--json', 'print events as JSON lines on stdout')
+    .action(async (model: string, opts: TrainCliOptions, cmd: Command) => {
+      const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
+      if (model === 'srgan') throw new UsageError('sr train srgan is not available yet; train the generator with `sr train srresnet`');
+      const config = resolveTrainConfig(model, opts);
+      const info = await initBackend(backendOptions(cmd));
+      notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s); run folder ${config.out}`));
+      let signal: NodeJS.Signals | undefined;
+      const onSignal = (s: NodeJS.Signals) => {
+        if (signal) process.exit(s === 'SIGINT' ? 130 : 143); // second signal: leave now
+        signal = s;
+        notice(mode, style.warn(`${s}: saving a checkpoint, then stopping (again to quit at once)`));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const report = reporter(mode, config.train.iterations);
+      try {
+        const summary = await trainSupervised({
+          config,
+          out: config.out!,
+          resume: Boolean(opts.resume),
+          modelLabel: model,
+          onEvent: (e) => report.onEvent(e),
+          shouldStop: () => signal !== undefined,
+        });
+        report.stop();
+        const best = summary.best ? `best ${summary.best.psnr.toFixed(3)} dB at iteration ${summary.best.iteration}` : 'no validation';
+        if (mode.json) process.stdout.write(JSON.stringify({ type: 'done', ...summary }) + '\n');
+        else notice(mode, `${summary.stoppedEarly ? 'stopped' : 'finished'} at iteration ${summary.iteration} (${(summary.seconds / 60).toFixed(1)} min), ${best}`);
+        if (signal) process.exitCode = signal === 'SIGINT' ? 130 : 143;
+      } finally {
+        report.stop();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

@@ -1,0 +1,53 @@
+/**
+ * Layers tfjs-layers lacks, registered for (de)serialisation so saved models load by name.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Sub-pixel shuffle (TensorFlow's DCR depth-to-space) as a layer. */
+export class DepthToSpace extends tf.layers.Layer {
+  static className = 'SrDepthToSpace';
+  readonly blockSize: number;
+
+  constructor(config: { blockSize: number; name?: string }) {
+    super(config);
+    this.blockSize = config.blockSize;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w, c] = inputShape as tf.Shape;
+    const b = this.blockSize;
+    return [n, h == null ? null : h * b, w == null ? null : w * b, c == null ? null : c / (b * b)];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => tf.depthToSpace((Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D, this.blockSize, 'NHWC'));
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), blockSize: this.blockSize };
+  }
+}
+
+/** y = x * scale + offset: maps a tanh output in [-1, 1] to pixels in [0, 1]. */
+export class ScaleShift extends tf.layers.Layer {
+  static className = 'SrScaleShift';
+  readonly scale: number;
+  readonly offset: number;
+
+  constructor(config: { scale: number; offset: number; name?: string }) {
+    super(config);
+    this.scale = config.scale;
+    this.offset = config.offset;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => (Array.isArray(inputs) ? inputs[0] : inputs).mul(this.scale).add(this.offset));
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), scale: this.scale, offset: this.offset };
+  }
+}
+
+tf.serialization.registerClass(DepthToSpace);
+tf.serialization.registerClass(ScaleShift);

@@ -1,0 +1,67 @@
+/**
+ * Models are found by name. An entry describes what the rest of the program needs to know without
+ * reading the network (which colour space goes in, whether the input is already upsampled), and
+ * validates its own options, so a config names a model and adding one is adding one file.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { UsageError } from '../errors';
+
+export type InputSpace = 'y' | 'rgb';
+
+export interface ModelSpec<Options extends Record<string, unknown> = Record<string, unknown>> {
+  name: string;
+  description: string;
+  scales: number[];
+  /** 'y': one channel (BT.601 Y, Cb/Cr upscaled by bicubic); 'rgb': three channels. */
+  inputSpace: InputSpace;
+  /** True when the network takes the bicubic-upscaled image (SRCNN), false when it takes LR (SRResNet). */
+  inputIsUpsampled: boolean;
+  /** Architecture options with their defaults; unknown keys are rejected. */
+  options: z.ZodType<Options, z.ZodTypeDef, unknown>;
+  /** Builds the network; `seed` makes the initial weights reproducible. */
+  build(options: Options, scale: number, seed?: number): tf.LayersModel;
+  /**
+   * Pixels lost on each side by 'valid' convolutions: the output is the input minus 2 * shrink in
+   * each dimension (0 for size-preserving networks).
+   */
+  shrink(options: Options): number;
+}
+
+const registry = new Map<string, ModelSpec>();
+
+export function registerModel<O extends Record<string, unknown>>(spec: ModelSpec<O>): ModelSpec<O> {
+  registry.set(spec.name, spec as unknown as ModelSpec);
+  return spec;
+}
+
+export function findModel(name: string): ModelSpec | undefined {
+  return registry.get(name);
+}
+
+export function getModel(name: string): ModelSpec {
+  const spec = registry.get(name);
+  if (!spec) throw new UsageError(`unknown architecture '${name}' (known: ${modelNames().join(', ')})`);
+  return spec;
+}
+
+/** Hands out one initializer seed per layer, derived from a run's seed. */
+export function seeds(seed = 0): () => number {
+  let k = 0;
+  return () => (seed * 1000 + k++) >>> 0;
+}
+
+export function modelNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** Parses architecture options, naming the offending key on failure. */
+export function parseModelOptions(spec: ModelSpec, raw: unknown, where = 'network'): Record<string, unknown> {
+  const parsed = spec.options.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = [where, ...issue.path].join('.');
+    throw new UsageError(`${key}: ${issue.message}`);
+  }
+  return parsed.data;
+}

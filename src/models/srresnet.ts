@@ -1,0 +1,73 @@
+/**
+ * SRResNet, the SRGAN generator (Ledig et al. 2017): a 9x9 head, B residual blocks with batch
+ * normalisation and PReLU, a long skip, sub-pixel upsamplers, and a 9x9 tail with tanh.
+ * Input: LR RGB in [0, 1]; output: HR RGB in [0, 1] (tanh's [-1, 1] mapped back).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { DepthToSpace, ScaleShift } from './layers';
+import { registerModel, seeds } from './registry';
+
+const options = z
+  .object({
+    blocks: z.number().int().min(1).default(16),
+    width: z.number().int().positive().default(64),
+  })
+  .strict();
+
+export type SrresnetOptions = z.infer<typeof options>;
+
+type T = tf.SymbolicTensor;
+
+// Set per build so every convolution draws its initial weights from the run's seed.
+let nextSeed = seeds(0);
+
+const conv = (filters: number, kernelSize: number, name: string) =>
+  tf.layers.conv2d({ filters, kernelSize, padding: 'same', name, kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }) });
+const bn = (name: string) => tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-3 });
+const prelu = (name: string) => tf.layers.prelu({ sharedAxes: [1, 2], name, alphaInitializer: tf.initializers.constant({ value: 0.25 }) });
+
+function residualBlock(x: T, width: number, i: number): T {
+  let y = conv(width, 3, `res${i}_conv1`).apply(x) as T;
+  y = bn(`res${i}_bn1`).apply(y) as T;
+  y = prelu(`res${i}_prelu`).apply(y) as T;
+  y = conv(width, 3, `res${i}_conv2`).apply(y) as T;
+  y = bn(`res${i}_bn2`).apply(y) as T;
+  return tf.layers.add({ name: `res${i}_add` }).apply([x, y]) as T;
+}
+
+/** The sub-pixel steps for a scale: x4 = two x2 steps, x2 and x3 one step each. */
+export function upsampleFactors(scale: number): number[] {
+  if (scale === 4) return [2, 2];
+  if (scale === 2 || scale === 3) return [scale];
+  throw new Error(`SRResNet supports scales 2, 3 and 4, not ${scale}`);
+}
+
+function upsampler(x: T, width: number, factor: number, i: number): T {
+  let y = conv(width * factor * factor, 3, `up${i}_conv`).apply(x) as T;
+  y = new DepthToSpace({ blockSize: factor, name: `up${i}_shuffle` }).apply(y) as T;
+  return prelu(`up${i}_prelu`).apply(y) as T;
+}
+
+export const srresnet = registerModel<SrresnetOptions>({
+  name: 'srresnet',
+  description: 'SRResNet / SRGAN generator: residual blocks, BN, PReLU, sub-pixel upsampling (RGB)',
+  scales: [2, 3, 4],
+  inputSpace: 'rgb',
+  inputIsUpsampled: false,
+  options,
+  shrink: () => 0,
+  build(o, scale, seed) {
+    nextSeed = seeds(seed);
+    const input = tf.input({ shape: [null, null, 3], name: 'lr' });
+    const head = prelu('head_prelu').apply(conv(o.width, 9, 'head_conv').apply(input)) as T;
+    let x = head;
+    for (let i = 0; i < o.blocks; i++) x = residualBlock(x, o.width, i);
+    x = bn('body_bn').apply(conv(o.width, 3, 'body_conv').apply(x)) as T;
+    x = tf.layers.add({ name: 'long_skip' }).apply([head, x]) as T;
+    upsampleFactors(scale).forEach((f, i) => (x = upsampler(x, o.width, f, i)));
+    x = tf.layers.conv2d({ filters: 3, kernelSize: 9, padding: 'same', activation: 'tanh', name: 'tail_conv', kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }) }).apply(x) as T;
+    const out = new ScaleShift({ scale: 0.5, offset: 0.5, name: 'to_unit' }).apply(x) as T;
+    return tf.model({ inputs: input, outputs: out, name: 'srresnet' });
+  },
+});

@@ -1,0 +1,293 @@
+/**
+ * Training one network with a pixel loss (SRCNN; SRResNet's pre-training): the loop decides when
+ * to log, validate and save; the step is a plain function of a batch. A run folder holds `last/`
+ * and `best/` checkpoints, `log.jsonl`, `curves.png` and the resolved `config.json`.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import type { SupervisedConfig } from '../config/schema';
+import { SrError, UsageError } from '../errors';
+import { listImages } from '../data/datasets';
+import { PatchSampler, type Batch } from '../data/patches';
+import { loadTrainingSet } from '../data/training-set';
+import { upscaleWithNetwork } from '../infer/model-upscaler';
+import type { ModelDescription } from '../infer/model-upscaler';
+import type { Upscaler } from '../infer/upscaler';
+import { readImage } from '../image/io';
+import { getModel, type ModelSpec } from '../models';
+import { evaluate } from '../metrics/evaluate';
+import { Rng, type RngState } from '../util/rng';
+import { writeFileAtomic } from '../util/atomic';
+import { FORMAT, isCheckpointDir, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type NamedWeights } from './checkpoint';
+import { appendLog, readLog, truncateLog, writeCurvesPng } from './log';
+import { learningRateAt } from './schedule';
+
+export type TrainEvent =
+  | { type: 'loading'; done: number; total: number }
+  | { type: 'skipped'; file: string; reason: string }
+  | { type: 'start'; iteration: number; iterations: number; resumed: boolean; trainImages: number }
+  | { type: 'step'; iteration: number; loss: number; lr: number; itPerSec: number }
+  | { type: 'validation'; iteration: number; psnr: number; ssim: number; best: boolean }
+  | { type: 'checkpoint'; iteration: number; which: 'last' | 'best'; dir: string }
+  | { type: 'nan'; iteration: number; action: 'skip' | 'stop' };
+
+export interface TrainRunOptions {
+  config: SupervisedConfig;
+  out: string;
+  resume: boolean;
+  /** A label stored in the checkpoint meta ('srcnn', 'srresnet'). */
+  modelLabel?: string;
+  onEvent?: (event: TrainEvent) => void;
+  /** Polled between steps (SIGINT/SIGTERM): save `last` and return. */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainSummary {
+  iteration: number;
+  stoppedEarly: boolean;
+  best?: { psnr: number; ssim: number; iteration: number };
+  seconds: number;
+  out: string;
+}
+
+interface RunState {
+  iteration: number;
+  rng: RngState;
+  best?: { psnr: number; ssim: number; iteration: number };
+  seconds: number;
+}
+
+type TrainableOptimizer = tf.Optimizer & { learningRate: number };
+
+export function makeOptimizer(config: SupervisedConfig['train']): TrainableOptimizer {
+  const opt = config.optimizer === 'sgd' ? tf.train.momentum(config.lr, config.momentum) : tf.train.adam(config.lr, 0.9, 0.999, 1e-8);
+  return opt as unknown as TrainableOptimizer;
+}
+
+/** Crops the centre of a [N, H, W, C] target to the network's output size ('valid' padding). */
+export function centreCrop(target: tf.Tensor4D, shrink: number): tf.Tensor4D {
+  if (shrink === 0) return target;
+  const [n, h, w, c] = target.shape;
+  return target.slice([0, shrink, shrink, 0], [n, h - 2 * shrink, w - 2 * shrink, c]);
+}
+
+export function pixelLoss(kind: 'mse' | 'l1', output: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  return kind === 'l1' ? tf.losses.absoluteDifference(target, output) : tf.losses.meanSquaredError(target, output);
+}
+
+/** The variables a network trains, in a fixed order (optimizer slots are matched by position). */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+}
+
+/**
+ * One optimisation step on a batch; returns the loss. The update is applied only when the loss is
+ * finite, so a NaN batch leaves weights and optimizer slots untouched.
+ */
+export function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  batch: Batch,
+  shrink: number,
+  loss: 'mse' | 'l1',
+  vars: tf.Variable[],
+): number {
+  const { value, grads } = optimizer.computeGradients(
+    () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(batch.input, batch.inputShape);
+        const y = centreCrop(tf.tensor4d(batch.target, batch.targetShape), shrink);
+        const out = model.apply(x, { training: true }) as tf.Tensor4D;
+        return pixelLoss(loss, out, y);
+      }),
+    vars,
+  );
+  const result = value.dataSync()[0];
+  // In `vars` order, as minimize() does: Adam matches its slots to variables by position.
+  if (Number.isFinite(result)) optimizer.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+  tf.dispose([value, ...Object.values(grads)]);
+  return result;
+}
+
+function describe(spec: ModelSpec, config: SupervisedConfig, label: string): ModelDescription {
+  return { name: label, scale: config.scale, inputSpace: spec.inputSpace, inputIsUpsampled: spec.inputIsUpsampled, shrink: spec.shrink(config.network) };
+}
+
+function checkCompatible(meta: CheckpointMeta, config: SupervisedConfig, dir: string): void {
+  if (meta.architecture !== config.model) {
+    throw new SrError(`checkpoint ${dir} holds a ${meta.architecture} network, but the config trains ${config.model}`);
+  }
+  if (meta.scale !== config.scale) throw new SrError(`checkpoint ${dir} was trained for x${meta.scale}, but the config asks for x${config.scale}`);
+  if (JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
+    throw new SrError(`checkpoint ${dir} has network options ${JSON.stringify(meta.options)}, the config ${JSON.stringify(config.network)}`);
+  }
+}
+
+/** The first `limit` images that decode, so a bad validation file is skipped once, with a warning. */
+async function readableImages(files: string[], limit: number | undefined, emit: (e: TrainEvent) => void): Promise<string[]> {
+  const good: string[] = [];
+  for (const file of files) {
+    if (limit !== undefined && good.length >= limit) break;
+    try {
+      await readImage(file);
+      good.push(file);
+    } catch (err) {
+      if (!(err instanceof SrError)) throw err;
+      emit({ type: 'skipped', file, reason: err.message });
+    }
+  }
+  return good;
+}
+
+export async function trainSupervised(options: TrainRunOptions): Promise<TrainSummary> {
+  const { config, out } = options;
+  const emit = options.onEvent ?? (() => undefined);
+  const spec = getModel(config.model);
+  if (!spec.scales.includes(config.scale)) throw new UsageError(`${spec.name} does not support x${config.scale}`);
+  const label = options.modelLabel ?? spec.name;
+  const lastDir = path.join(out, 'last');
+  const bestDir = path.join(out, 'best');
+  const logFile = path.join(out, 'log.jsonl');
+  const hasRun = isCheckpointDir(lastDir);
+  if (hasRun && !options.resume) {
+    throw new UsageError(`${out} already holds a training run: add --resume to continue it, or choose another --out`);
+  }
+  fs.mkdirSync(out, { recursive: true });
+
+  const shrink = spec.shrink(config.network);
+  const patch = config.data.patch_size;
+  const upsampled = spec.inputIsUpsampled;
+  const minHr = upsampled ? patch : patch * config.scale;
+  const pairs = await loadTrainingSet(config.data.train, {
+    scale: config.scale,
+    space: spec.inputSpace,
+    inputIsUpsampled: upsampled,
+    minHrSize: minHr,
+    onSkip: (file, reason) => emit({ type: 'skipped', file, reason }),
+    onLoad: (done, total) => emit({ type: 'loading', done, total }),
+  });
+  const sampler = new PatchSampler(pairs, { inputSize: patch, scale: upsampled ? 1 : config.scale, batchSize: config.data.batch_size, augment: config.data.augment });
+  const valImages = config.data.val ? await readableImages(listImages(config.data.val), config.data.val_images, emit) : [];
+
+  let model: tf.LayersModel;
+  const optimizer = makeOptimizer(config.train);
+  let state: RunState;
+  if (hasRun) {
+    const loaded = await loadCheckpoint(lastDir);
+    checkCompatible(loaded.meta, config, lastDir);
+    model = loaded.networks.model;
+    const slots = loaded.optimizers.model;
+    if (slots) {
+      await optimizer.setWeights(slots);
+      tf.dispose(slots.map((s) => s.tensor));
+    }
+    state = loaded.state as unknown as RunState;
+    truncateLog(logFile, state.iteration);
+  } else {
+    model = spec.build(config.network, config.scale, config.train.seed);
+    state = { iteration: 0, rng: new Rng(config.train.seed).state(), seconds: 0 };
+    fs.rmSync(logFile, { force: true });
+  }
+  await writeFileAtomic(path.join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+
+  const vars = trainableVariables(model);
+  const rng = new Rng(state.rng);
+  const description = describe(spec, config, label);
+  const started = Date.now() - state.seconds * 1000;
+  const elapsed = () => (Date.now() - started) / 1000;
+
+  const meta = (validation?: CheckpointMeta['validation']): CheckpointMeta => ({
+    format: FORMAT,
+    architecture: spec.name,
+    model: label,
+    options: config.network,
+    scale: config.scale,
+    inputSpace: spec.inputSpace,
+    inputIsUpsampled: spec.inputIsUpsampled,
+    channels: spec.inputSpace === 'y' ? 1 : 3,
+    training: { data: config.data.train, val: config.data.val, iterations: state.iteration, seconds: Math.round(elapsed()), config },
+    validation: validation ?? (state.best && { dataset: config.data.val ?? '', ...state.best }),
+    createdAt: new Date().toISOString(),
+  });
+
+  const save = async (which: 'last' | 'best', validation?: CheckpointMeta['validation']) => {
+    state.rng = rng.state();
+    state.seconds = elapsed();
+    const slots = (await optimizer.getWeights()) as NamedWeights[];
+    try {
+      await saveCheckpoint(which === 'last' ? lastDir : bestDir, { meta: meta(validation), networks: { model }, optimizers: { model: slots }, state: { ...state } });
+    } finally {
+      // getWeights hands out the live slot variables plus one fresh 'iter' scalar.
+      slots.filter((s) => s.name === 'iter').forEach((s) => s.tensor.dispose());
+    }
+    emit({ type: 'checkpoint', iteration: state.iteration, which, dir: which === 'last' ? lastDir : bestDir });
+  };
+
+  const validate = async () => {
+    const upscaler: Upscaler = {
+      name: label,
+      scale: config.scale,
+      upscale: async (lr) => upscaleWithNetwork(model, description, lr),
+      dispose: () => undefined,
+    };
+    const result = await evaluate({ datasetName: config.data.val ?? '', images: valImages, upscaler });
+    const isBest = !state.best || result.mean.psnr > state.best.psnr;
+    if (isBest) state.best = { psnr: result.mean.psnr, ssim: result.mean.ssim, iteration: state.iteration };
+    appendLog(logFile, { iter: state.iteration, val_psnr: result.mean.psnr, val_ssim: result.mean.ssim });
+    emit({ type: 'validation', iteration: state.iteration, psnr: result.mean.psnr, ssim: result.mean.ssim, best: isBest });
+    await writeCurvesPng(path.join(out, 'curves.png'), readLog(logFile), [
+      { key: 'loss', label: `training loss (${config.train.loss})`, logY: true },
+      { key: 'val_psnr', label: 'validation PSNR (dB, Y)' },
+    ]);
+    return isBest ? { dataset: config.data.val ?? '', psnr: result.mean.psnr, ssim: result.mean.ssim, iteration: state.iteration } : undefined;
+  };
+
+  emit({ type: 'start', iteration: state.iteration, iterations: config.train.iterations, resumed: hasRun, trainImages: pairs.length });
+  let lossSum = 0;
+  let lossCount = 0;
+  let windowStart = Date.now();
+  let windowIters = 0;
+  let stoppedEarly = false;
+  while (state.iteration < config.train.iterations) {
+    if (options.shouldStop?.()) {
+      stoppedEarly = true;
+      break;
+    }
+    const lr = learningRateAt(config.train.lr, config.train.schedule, state.iteration);
+    optimizer.learningRate = lr;
+    const batch = sampler.next(rng);
+    const loss = trainStep(model, optimizer, batch, shrink, config.train.loss, vars);
+    if (!Number.isFinite(loss)) {
+      const action = config.train.on_nan;
+      emit({ type: 'nan', iteration: state.iteration + 1, action });
+      if (action === 'stop') {
+        throw new SrError(`loss became ${loss} at iteration ${state.iteration + 1}; stopped (last good checkpoint: ${lastDir}; --on-nan skip ignores such batches)`);
+      }
+      state.iteration++;
+      continue;
+    }
+    state.iteration++;
+    lossSum += loss;
+    lossCount++;
+    windowIters++;
+    const it = state.iteration;
+    if (it % config.train.log_every === 0 || it === config.train.iterations) {
+      const itPerSec = (windowIters * 1000) / Math.max(1, Date.now() - windowStart);
+      appendLog(logFile, { iter: it, loss: lossSum / lossCount, lr, it_per_s: Number(itPerSec.toFixed(3)), time: Number(elapsed().toFixed(1)) });
+      emit({ type: 'step', iteration: it, loss: lossSum / lossCount, lr, itPerSec });
+      lossSum = 0;
+      lossCount = 0;
+      windowStart = Date.now();
+      windowIters = 0;
+    }
+    const validateNow = valImages.length > 0 && (it % config.train.val_every === 0 || it === config.train.iterations);
+    if (validateNow) {
+      const bestScore = await validate();
+      if (bestScore) await save('best', bestScore);
+    }
+    if (validateNow || it % config.train.save_every === 0 || it === config.train.iterations) await save('last');
+  }
+  if (stoppedEarly) await save('last');
+  return { iteration: state.iteration, stoppedEarly, best: state.best, seconds: elapsed(), out };
+}
