@@ -16,7 +16,7 @@ import { syncDir } from '../util/atomic';
 import type { InputSpace } from '../models/registry';
 
 export const MANIFEST = 'MANIFEST';
-export const FORMAT = 'sr-checkpoint-1';
+export const FORMAT = 'sr-checkpoint-1' as const;
 
 export interface CheckpointMeta {
   format: typeof FORMAT;

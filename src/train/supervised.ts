@@ -15,6 +15,7 @@ import { upscaleWithNetwork } from '../infer/model-upscaler';
 import type { ModelDescription } from '../infer/model-upscaler';
 import type { Upscaler } from '../infer/upscaler';
 import { readImage } from '../image/io';
+import { pixelLoss } from '../losses/pixel';
 import { getModel, type ModelSpec } from '../models';
 import { evaluate } from '../metrics/evaluate';
 import { Rng, type RngState } from '../util/rng';
@@ -70,10 +71,6 @@ export function centreCrop(target: tf.Tensor4D, shrink: number): tf.Tensor4D {
   if (shrink === 0) return target;
   const [n, h, w, c] = target.shape;
   return target.slice([0, shrink, shrink, 0], [n, h - 2 * shrink, w - 2 * shrink, c]);
-}
-
-export function pixelLoss(kind: 'mse' | 'l1', output: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  return kind === 'l1' ? tf.losses.absoluteDifference(target, output) : tf.losses.meanSquaredError(target, output);
 }
 
 /** The variables a network trains, in a fixed order (optimizer slots are matched by position). */

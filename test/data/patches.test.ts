@@ -14,7 +14,7 @@ describe('dihedral transforms', () => {
     const n = 3;
     const layouts = new Set<string>();
     for (let t = 0; t < 8; t++) {
-      const cells: number[] = [];
+      const cells: string[] = [];
       for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) cells.push(dihedralSource(t, y, x, n).join(','));
       layouts.add(cells.join(' '));
     }
