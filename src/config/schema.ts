@@ -6,8 +6,8 @@ import { z } from 'zod';
 
 const dataSchema = z
   .object({
-    /** Folder of HR training images. */
-    train: z.string().min(1),
+    /** Folder (or folders) of HR training images. */
+    train: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     /** Folder of HR validation images (never the test set you report). */
     val: z.string().min(1).optional(),
     /** Input patch side: 33 for SRCNN (upsampled input), 24 LR pixels for SRResNet x4 (96 HR). */
@@ -59,6 +59,8 @@ export const supervisedConfigSchema = z
     train: trainSchema,
     /** Where checkpoints and logs go. */
     out: z.string().min(1).optional(),
+    /** Start from the weights of this checkpoint (same architecture and options; any scale). */
+    init: z.string().min(1).optional(),
   })
   .strict();
 

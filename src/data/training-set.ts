@@ -66,8 +66,10 @@ export function makePair(name: string, color: tf.Tensor3D, options: Pick<Trainin
   }
 }
 
-export async function loadTrainingSet(dir: string, options: TrainingSetOptions): Promise<TrainingPair[]> {
-  const files = listImages(dir);
+export async function loadTrainingSet(dirs: string | string[], options: TrainingSetOptions): Promise<TrainingPair[]> {
+  const folders = Array.isArray(dirs) ? dirs : [dirs];
+  const dir = folders.join(', ');
+  const files = folders.flatMap((d) => listImages(d));
   if (files.length === 0) throw new SrError(`${dir}: no images to train on`);
   const pairs: TrainingPair[] = [];
   for (const [i, file] of files.entries()) {

@@ -30,7 +30,7 @@ export interface CheckpointMeta {
   inputIsUpsampled: boolean;
   channels: number;
   training?: {
-    data: string;
+    data: string | string[];
     val?: string;
     iterations: number;
     seconds: number;

@@ -111,6 +111,26 @@ function describe(spec: ModelSpec, config: SupervisedConfig, label: string): Mod
   return { name: label, scale: config.scale, inputSpace: spec.inputSpace, inputIsUpsampled: spec.inputIsUpsampled, shrink: spec.shrink(config.network) };
 }
 
+/** Copies the weights of `config.init` into a fresh model (fine-tuning, e.g. x2 from an x3 SRCNN). */
+async function initialiseFrom(model: tf.LayersModel, config: SupervisedConfig): Promise<void> {
+  const dir = config.init!;
+  const loaded = await loadCheckpoint(dir);
+  try {
+    const { meta } = loaded;
+    if (meta.architecture !== config.model || JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
+      throw new SrError(`--init ${dir} holds ${meta.architecture} ${JSON.stringify(meta.options)}, which does not fit ${config.model} ${JSON.stringify(config.network)}`);
+    }
+    const weights = loaded.networks.model.getWeights();
+    const shapes = model.getWeights().map((w) => w.shape.join('x'));
+    if (weights.length !== shapes.length || weights.some((w, i) => w.shape.join('x') !== shapes[i])) {
+      throw new SrError(`--init ${dir}: its weights do not fit this ${config.model} x${config.scale} network`);
+    }
+    model.setWeights(weights);
+  } finally {
+    loaded.networks.model.dispose();
+  }
+}
+
 function checkCompatible(meta: CheckpointMeta, config: SupervisedConfig, dir: string): void {
   if (meta.architecture !== config.model) {
     throw new SrError(`checkpoint ${dir} holds a ${meta.architecture} network, but the config trains ${config.model}`);
@@ -183,6 +203,7 @@ export async function trainSupervised(options: TrainRunOptions): Promise<TrainSu
     truncateLog(logFile, state.iteration);
   } else {
     model = spec.build(config.network, config.scale, config.train.seed);
+    if (config.init) await initialiseFrom(model, config);
     state = { iteration: 0, rng: new Rng(config.train.seed).state(), seconds: 0 };
     fs.rmSync(logFile, { force: true });
   }

@@ -1,16 +1,15 @@
 /**
- * `sr data` end to end: the real bin/sr in a child process (TypeScript sources via SR_TS=1),
+ * `sr data` end to end: the real bin/sr in a child process (see test/helpers/cli.ts),
  * datasets in a temp SR_DATA_DIR, archives from a local server.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { execFile } from 'child_process';
 import { createHash } from 'crypto';
+import { expectOneLineError as expectOneLine, runSr, type Run } from '../helpers/cli';
 import { makeSelfExSrZip } from './archive-zip-writer';
 import { startTestServer, type TestServer } from './download-server';
 
-const BIN = path.resolve(__dirname, '..', '..', 'bin', 'sr');
 const SET5_ZIP = makeSelfExSrZip(['img_001', 'img_002', 'img_003', 'img_004', 'img_005']);
 const SET5_SHA = createHash('sha256').update(SET5_ZIP).digest('hex');
 
@@ -27,26 +26,12 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs bin/sr asynchronously: a sync spawn would block the test server this process hosts. */
 function sr(...args: string[]): Promise<Run> {
-  const env = { ...process.env, SR_TS: '1', SR_DATA_DIR: dataDir, NO_COLOR: '1' };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runSr(args, { SR_DATA_DIR: dataDir });
 }
 
 function expectOneLineError(run: Run): void {
-  expect(run.stderr.endsWith('\n')).toBe(true);
-  expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expectOneLine(run);
   expect(run.stderr.startsWith('sr: ')).toBe(true);
 }
 

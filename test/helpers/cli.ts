@@ -1,4 +1,7 @@
-/** Runs the real `sr` executable in a child process (TypeScript sources through SR_TS=1). */
+/**
+ * Runs the real `sr` executable in a child process: the compiled dist/ that `npm test` builds first
+ * (set SR_TS=1 to run the TypeScript sources through ts-node instead).
+ */
 import * as path from 'path';
 import { execFile } from 'child_process';
 
@@ -12,7 +15,7 @@ export interface Run {
 
 /** Asynchronous, so a test server living in the test process keeps answering. */
 export function runSr(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<Run> {
-  const fullEnv = { ...process.env, SR_TS: '1', NO_COLOR: '1', SR_BACKEND: process.env.SR_TEST_BACKEND ?? 'wasm', ...env };
+  const fullEnv = { ...process.env, NO_COLOR: '1', SR_BACKEND: process.env.SR_TEST_BACKEND ?? 'wasm', ...env };
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env: fullEnv, timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;

@@ -152,3 +152,20 @@ describe('config validation', () => {
     expect(() => parseConfig(supervisedConfigSchema, { ...base, network: { depth: 3 } }, 'c.yaml')).toThrow(/depth/);
   });
 });
+
+test('--init starts a new run (another scale) from a checkpoint and refuses a different architecture', async () => {
+  const source = tinyConfig({ iterations: 10 }, path.join(root, 'init-src'));
+  await trainSupervised({ config: source, out: source.out!, resume: false });
+  const fine = { ...tinyConfig({ iterations: 1 }, path.join(root, 'init-x2')), scale: 2, init: path.join(source.out!, 'last') };
+  const starts: number[] = [];
+  await trainSupervised({ config: { ...fine, data: { ...fine.data, val: undefined } }, out: fine.out!, resume: false, onEvent: (e) => e.type === 'start' && starts.push(e.iteration) });
+  expect(starts).toEqual([0]);
+  // One small step away from the source weights, not a fresh random start.
+  const a = weightsOf(path.join(source.out!, 'last'));
+  const b = weightsOf(path.join(fine.out!, 'last'));
+  let maxDiff = 0;
+  for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  expect(maxDiff).toBeLessThan(0.01);
+  const wider = { ...fine, out: path.join(root, 'init-bad'), network: { ...fine.network, widths: [16, 4] } };
+  await expect(trainSupervised({ config: wider, out: wider.out!, resume: false })).rejects.toThrow(/does not fit/);
+});

@@ -20,6 +20,7 @@ interface TrainCliOptions {
   out?: string;
   seed?: number;
   resume?: boolean;
+  init?: string;
   onNan?: string;
   json?: boolean;
 }
@@ -43,8 +44,10 @@ function baseConfig(model: string, opts: TrainCliOptions): { raw: Record<string,
     const file = path.join(opts.out, 'config.json');
     return { raw: JSON.parse(fs.readFileSync(file, 'utf8')), source: file };
   }
-  const file = path.join(packageConfigsDir(), `${model}-x${opts.scale ?? 3}.yaml`);
-  if (!fs.existsSync(file)) throw new UsageError(`no default config for ${model} x${opts.scale ?? 3}; give one with --config`);
+  // Without --scale, the first packaged config for the model (srcnn: x3, srresnet: x4).
+  const scales = opts.scale ? [opts.scale] : [3, 4, 2];
+  const file = scales.map((s) => path.join(packageConfigsDir(), `${model}-x${s}.yaml`)).find((f) => fs.existsSync(f));
+  if (!file) throw new UsageError(`no packaged config for ${model}${opts.scale ? ` x${opts.scale}` : ''}; give one with --config`);
   return { raw: readYaml(file) as Record<string, unknown>, source: file };
 }
 
@@ -53,7 +56,7 @@ export function resolveTrainConfig(model: string, opts: TrainCliOptions): Superv
   const { raw, source } = baseConfig(model, opts);
   const overrides: [string, unknown][] = [
     ['scale', opts.scale],
-    ['data.train', opts.data],
+    ['data.train', opts.data?.includes(',') ? opts.data.split(',') : opts.data],
     ['data.val', opts.val],
     ['train.iterations', opts.iterations],
     ['data.batch_size', opts.batchSize],
@@ -61,6 +64,7 @@ export function resolveTrainConfig(model: string, opts: TrainCliOptions): Superv
     ['train.seed', opts.seed],
     ['train.on_nan', opts.onNan],
     ['out', opts.out],
+    ['init', opts.init],
   ];
   for (const [key, value] of overrides) if (value !== undefined) setPath(raw, key, value);
   if (raw.model !== undefined && raw.model !== model) {
@@ -69,7 +73,7 @@ export function resolveTrainConfig(model: string, opts: TrainCliOptions): Superv
   raw.model = model;
   const config = parseConfig(supervisedConfigSchema, raw, source);
   if (!config.out) config.out = `runs/${model}-x${config.scale}`;
-  requireDir(config.data.train, 'training data');
+  for (const dir of [config.data.train].flat()) requireDir(dir, 'training data');
   if (config.data.val) requireDir(config.data.val, 'validation data');
   return config;
 }
@@ -118,7 +122,7 @@ export function register(program: Command): void {
     .argument('<model>', 'architecture to train: srcnn or srresnet')
     .option('--config <file>', 'YAML config (default: configs/<model>-x<scale>.yaml)')
     .option('--scale <n>', 'upscaling factor: 2, 3 or 4', parseScale)
-    .option('--data <dir>', 'folder of HR training images')
+    .option('--data <dir>', 'folder of HR training images (comma-separated for several)')
     .option('--val <dir>', 'folder of HR validation images')
     .option('--iterations <n>', 'total training iterations', number('--iterations', true))
     .option('--batch-size <n>', 'patches per batch', number('--batch-size', true))
@@ -126,6 +130,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', number('--seed', true))
     .option('--out <dir>', 'run folder for checkpoints and logs')
     .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--init <checkpoint>', 'start from the weights of this checkpoint (fine-tuning)')
     .option('--on-nan <action>', "'stop' (default) or 'skip' batches whose loss is not finite")
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (model: string, opts: TrainCliOptions, cmd: Command) => {
