@@ -11,7 +11,7 @@ import { imresize, RESIZE_KERNELS } from '../image/resize';
 import type { Image } from '../image/io';
 import { splitImage, tensorsToImage } from '../image/tensor';
 import { findModel, parseModelOptions } from '../models';
-import { isCheckpointDir, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../train/checkpoint';
+import { isCheckpointDir, loadCheckpoint, readCheckpointMeta } from '../train/checkpoint';
 import { interpolationUpscaler, isInterpolation } from './interpolation';
 import { modelUpscaler } from './model-upscaler';
 import type { Upscaler } from './upscaler';
@@ -66,18 +66,20 @@ function knownNames(): string {
   return [...RESIZE_KERNELS, ...SHIPPED_MODELS].join(', ');
 }
 
-export async function upscalerFromCheckpoint(dir: string, meta: CheckpointMeta, label: string): Promise<Upscaler> {
-  const spec = findModel(meta.architecture);
-  if (!spec) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
-  const options = parseModelOptions(spec, meta.options, `${dir} meta.options`);
-  const { networks } = await loadCheckpoint(dir);
-  return modelUpscaler(networks.model, {
-    name: label,
-    scale: meta.scale,
-    inputSpace: meta.inputSpace,
-    inputIsUpsampled: meta.inputIsUpsampled,
-    shrink: spec.shrink(options),
-  });
+/** Loads a checkpoint folder as an Upscaler, refusing one trained for another scale. */
+export async function upscalerFromCheckpoint(dir: string, label: string, scale?: number): Promise<Upscaler> {
+  const { meta, networks } = await loadCheckpoint(dir);
+  const model = networks.model;
+  try {
+    if (scale !== undefined && meta.scale !== scale) throw new SrError(`checkpoint ${dir} was trained for x${meta.scale}, not x${scale}`);
+    const spec = findModel(meta.architecture);
+    if (!spec) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
+    const options = parseModelOptions(spec, meta.options, `${dir} meta.options`);
+    return modelUpscaler(model, { name: label, scale: meta.scale, inputSpace: meta.inputSpace, inputIsUpsampled: meta.inputIsUpsampled, shrink: spec.shrink(options) });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
 }
 
 export async function loadUpscaler(request: UpscalerRequest): Promise<Upscaler> {
@@ -101,11 +103,7 @@ export async function loadUpscaler(request: UpscalerRequest): Promise<Upscaler> 
   } else {
     throw new UsageError(`unknown model '${request.model}' (choose one of ${knownNames()}, or give a checkpoint folder)`);
   }
-  const meta = readCheckpointMeta(dir);
-  if (request.scale !== undefined && meta.scale !== request.scale) {
-    throw new SrError(`checkpoint ${dir} was trained for x${meta.scale}, not x${request.scale}`);
-  }
-  return upscalerFromCheckpoint(dir, meta, label);
+  return upscalerFromCheckpoint(dir, label, request.scale);
 }
 
 /**

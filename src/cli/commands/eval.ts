@@ -15,7 +15,7 @@ import { backendOptions, parseScale } from '../shared';
 interface EvalCliOptions {
   dataset: string;
   model: string;
-  scale: number;
+  scale?: number;
   metricChannel: MetricChannel;
   json?: boolean;
   csv?: string;
@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .description('score a model on a dataset (modcrop, MATLAB bicubic LR, Y channel, border crop, PSNR/SSIM)')
     .requiredOption('--dataset <name|dir>', 'set5, set14, bsd100, urban100, div2k, or a folder of HR images')
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
-    .option('--scale <n>', 'upscaling factor: 2, 3 or 4', parseScale, 4)
+    .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
     .option('--json', 'print one JSON object on stdout')
     .option('--csv <file>', 'also write per-image scores as CSV')

@@ -11,7 +11,7 @@ import { backendOptions, parseScale } from '../shared';
 interface UpscaleCliOptions {
   output?: string;
   model: string;
-  scale: number;
+  scale?: number;
   quality?: number;
   json?: boolean;
 }
@@ -34,16 +34,16 @@ export function register(program: Command): void {
     .argument('<input>', 'image file (PNG, JPEG, WebP, TIFF)')
     .option('-o, --output <file>', 'output file; format from its extension (default: <input>_x<scale>.png)')
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
-    .option('--scale <n>', 'upscaling factor: 2, 3 or 4', parseScale, 4)
+    .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .option('--quality <q>', 'JPEG/WebP quality 1-100', parseQuality)
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, opts: UpscaleCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
-      const output = opts.output ?? defaultOutputPath(input, opts.scale);
-      const format = formatFromPath(output); // a bad extension fails before any work
+      const format = formatFromPath(opts.output ?? 'default.png'); // a bad extension fails before any work
       const image = await readImage(input);
       await initBackend(backendOptions(cmd));
       const upscaler = await loadUpscaler({ model: opts.model, scale: opts.scale });
+      const output = opts.output ?? defaultOutputPath(input, upscaler.scale);
       const started = Date.now();
       let result;
       try {
@@ -56,7 +56,7 @@ export function register(program: Command): void {
         input,
         output,
         model: upscaler.name,
-        scale: opts.scale,
+        scale: upscaler.scale,
         width: result.width,
         height: result.height,
         channels: result.channels,
@@ -64,6 +64,6 @@ export function register(program: Command): void {
         seconds: (Date.now() - started) / 1000,
       };
       if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
-      else notice(mode, `${style.ok('wrote')} ${output} (${result.width}x${result.height}, ${upscaler.name} x${opts.scale}, ${summary.seconds.toFixed(1)} s)`);
+      else notice(mode, `${style.ok('wrote')} ${output} (${result.width}x${result.height}, ${upscaler.name} x${upscaler.scale}, ${summary.seconds.toFixed(1)} s)`);
     });
 }
