@@ -1,0 +1,296 @@
+/**
+ * The measured workloads. Each builds what it needs from the library itself (model registry,
+ * trainStep, makeOptimizer, evaluate), times it, and frees every tensor it made.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { supervisedConfigSchema } from '../config/schema';
+import { PatchSampler, type Batch } from '../data/patches';
+import type { Plane, TrainingPair } from '../data/training-set';
+import { resolveDataset } from '../data/datasets';
+import { interpolationUpscaler } from '../infer';
+import { evaluate } from '../metrics/evaluate';
+import { getModel } from '../models';
+import { makeOptimizer, trainableVariables, trainStep } from '../train/supervised';
+import { Rng } from '../util/rng';
+import { countConvFlops, type FlopCount } from './flops';
+import { round, summarise, timeRuns, type Samples, type TimedSamples } from './stats';
+
+export const BENCH_NAMES = ['srcnn_train_step_ms', 'srresnet_train_step_ms', 'srresnet_x4_infer_128_ms', 'eval_set14_bicubic_s'] as const;
+export type BenchName = (typeof BENCH_NAMES)[number];
+
+export function isBenchName(name: string): name is BenchName {
+  return (BENCH_NAMES as readonly string[]).includes(name);
+}
+
+export interface CaseResult {
+  /** The headline number (median), or null when the case was skipped. */
+  value: number | null;
+  unit: 'ms' | 's';
+  /** Why `value` is null. */
+  skipped?: string;
+  warmup?: number;
+  reps?: number;
+  min?: number;
+  max?: number;
+  samples?: number[];
+  /** Cores' worth of CPU other processes used on average while this case ran (Linux; null elsewhere). */
+  otherCpuCores?: number | null;
+  /** Convolution GFLOP of one timed run (see flops.ts for how it is counted). */
+  gflop?: number;
+  /** gflop divided by the median time. */
+  gflops?: number;
+  /** What was run, for whoever compares numbers later. */
+  setup: Record<string, unknown>;
+  /** Secondary figures (batch creation time, PSNR of the evaluation...). */
+  extra?: Record<string, unknown>;
+}
+
+export interface CaseContext {
+  /** Repetitions asked for on the command line; each case has its own default otherwise. */
+  reps?: number;
+  /** Folder of Set14 HR images, or undefined to use the default location. */
+  set14Dir?: string;
+  log: (message: string) => void;
+}
+
+export interface BenchCase {
+  name: BenchName;
+  title: string;
+  defaultReps: number;
+  /** Minimum warm-up runs... */
+  warmup: number;
+  /** ...and minimum warm-up time (see TimeOptions.warmupMs). */
+  warmupMs: number;
+  run(ctx: CaseContext): Promise<CaseResult>;
+}
+
+const SEED = 1234;
+/** Adam as the training configs use it; the learning rate does not change the cost of a step. */
+const ADAM = supervisedConfigSchema.shape.train.parse({ iterations: 1, lr: 1e-4, optimizer: 'adam', loss: 'mse' });
+
+export const SRCNN_SETUP = { model: 'srcnn', kernels: [9, 5, 5], widths: [64, 32], padding: 'same', batch: 16, patch: 33, channels: 1, optimizer: 'adam', loss: 'mse' } as const;
+export const SRRESNET_TRAIN_SETUP = { model: 'srresnet', scale: 4, blocks: 16, width: 64, batch: 16, lrPatch: 24, hrPatch: 96, channels: 3, optimizer: 'adam', loss: 'mse' } as const;
+export const SRRESNET_INFER_SETUP = { model: 'srresnet', scale: 4, blocks: 16, width: 64, input: [1, 128, 128, 3], output: [1, 512, 512, 3] } as const;
+
+function randomPlane(rng: Rng, height: number, width: number, channels: number): Plane {
+  const data = new Float32Array(height * width * channels);
+  for (let i = 0; i < data.length; i++) data[i] = rng.next();
+  return { data, height, width, channels };
+}
+
+/**
+ * A patch sampler over random-noise "images" (pixel values do not change the cost of a step): four
+ * pairs whose input is `inputSide` square and target `inputSide * scale`, sampled with augmentation
+ * as in training.
+ */
+export function randomPatchSampler(options: { inputSide: number; scale: number; channels: number; patch: number; batch: number; seed?: number }): PatchSampler {
+  const rng = new Rng(options.seed ?? SEED);
+  const pairs: TrainingPair[] = [0, 1, 2, 3].map((i) => ({
+    name: `noise${i}`,
+    input: randomPlane(rng, options.inputSide, options.inputSide, options.channels),
+    target: randomPlane(rng, options.inputSide * options.scale, options.inputSide * options.scale, options.channels),
+  }));
+  return new PatchSampler(pairs, { inputSize: options.patch, scale: options.scale, batchSize: options.batch, augment: true });
+}
+
+/** `count` batches from `sampler`, and the median time one took to build. */
+function makeBatches(sampler: PatchSampler, count: number, seed = SEED): { batches: Batch[]; buildMs: Samples } {
+  const rng = new Rng(seed);
+  const batches: Batch[] = [];
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    batches.push(sampler.next(rng));
+    times.push(performance.now() - start);
+  }
+  return { batches, buildMs: summarise(times) };
+}
+
+export function buildSrcnn(): tf.LayersModel {
+  const spec = getModel('srcnn');
+  const options = spec.options.parse({ kernels: SRCNN_SETUP.kernels, widths: SRCNN_SETUP.widths, padding: SRCNN_SETUP.padding });
+  return spec.build(options, 3, SEED);
+}
+
+export function buildSrresnet(): tf.LayersModel {
+  const spec = getModel('srresnet');
+  return spec.build(spec.options.parse({ blocks: SRRESNET_TRAIN_SETUP.blocks, width: SRRESNET_TRAIN_SETUP.width }), 4, SEED);
+}
+
+export function srcnnSampler(): PatchSampler {
+  return randomPatchSampler({ inputSide: 96, scale: 1, channels: 1, patch: SRCNN_SETUP.patch, batch: SRCNN_SETUP.batch });
+}
+
+export function srresnetSampler(): PatchSampler {
+  return randomPatchSampler({ inputSide: 64, scale: 4, channels: 3, patch: SRRESNET_TRAIN_SETUP.lrPatch, batch: SRRESNET_TRAIN_SETUP.batch });
+}
+
+function withFlops(result: CaseResult, gflop: number): CaseResult {
+  if (result.value === null) return result;
+  const seconds = result.unit === 'ms' ? result.value / 1000 : result.value;
+  return { ...result, gflop: round(gflop, 3), gflops: round(gflop / seconds, 2) };
+}
+
+function fromSamples(samples: TimedSamples, unit: 'ms' | 's', setup: Record<string, unknown>): CaseResult {
+  const k = unit === 's' ? 1 / 1000 : 1;
+  const digits = unit === 's' ? 3 : 1;
+  return {
+    value: round(samples.median * k, digits),
+    unit,
+    warmup: samples.warmupRuns,
+    reps: samples.samples.length,
+    min: round(samples.min * k, digits),
+    max: round(samples.max * k, digits),
+    samples: samples.samples.map((s) => round(s * k, digits)),
+    setup,
+  };
+}
+
+function flopSummary(count: FlopCount, kind: 'forward' | 'trainStep'): Record<string, unknown> {
+  return { convolutions: count.convolutions.length, counted: kind === 'forward' ? 'forward convolutions' : 'training step: forward + filter gradient + input gradient per convolution (none into the image)' };
+}
+
+/**
+ * Times trainStep on pre-built batches (cycled), so the step is what is measured; building a batch is
+ * reported beside it.
+ */
+async function timeTrainStep(
+  model: tf.LayersModel,
+  sampler: PatchSampler,
+  timing: { warmup: number; warmupMs: number; reps: number },
+): Promise<{ samples: TimedSamples; buildMs: Samples; finalLoss: number }> {
+  const optimizer = makeOptimizer(ADAM);
+  const vars = trainableVariables(model);
+  const { batches, buildMs } = makeBatches(sampler, 8);
+  let i = 0;
+  let finalLoss = NaN;
+  try {
+    const samples = await timeRuns(() => {
+      finalLoss = trainStep(model, optimizer, batches[i++ % batches.length], 0, 'mse', vars);
+    }, timing);
+    return { samples, buildMs, finalLoss };
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+const srcnnTrainStep: BenchCase = {
+  name: 'srcnn_train_step_ms',
+  title: 'SRCNN 9-5-5 train step (16x33x33x1, Adam, MSE)',
+  defaultReps: 20,
+  warmup: 3,
+  warmupMs: 3000,
+  async run(ctx) {
+    const reps = ctx.reps ?? this.defaultReps;
+    const model = buildSrcnn();
+    try {
+      const flops = countConvFlops(model, [SRCNN_SETUP.batch, SRCNN_SETUP.patch, SRCNN_SETUP.patch, 1]);
+      const { samples, buildMs, finalLoss } = await timeTrainStep(model, srcnnSampler(), { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+      const result = fromSamples(samples, 'ms', { ...SRCNN_SETUP, flops: flopSummary(flops, 'trainStep') });
+      result.extra = { batchBuildMs: round(buildMs.median, 3), forwardGflop: round(flops.forward / 1e9, 3), lastLoss: finalLoss };
+      return withFlops(result, flops.trainStep / 1e9);
+    } finally {
+      model.dispose();
+    }
+  },
+};
+
+const srresnetTrainStep: BenchCase = {
+  name: 'srresnet_train_step_ms',
+  title: 'SRResNet x4 train step (16x24x24x3 -> 96x96, Adam, MSE)',
+  defaultReps: 3,
+  // One step runs every kernel long enough for V8 to optimise it.
+  warmup: 1,
+  warmupMs: 0,
+  async run(ctx) {
+    const reps = ctx.reps ?? this.defaultReps;
+    const model = buildSrresnet();
+    try {
+      const s = SRRESNET_TRAIN_SETUP;
+      const flops = countConvFlops(model, [s.batch, s.lrPatch, s.lrPatch, s.channels]);
+      const { samples, buildMs, finalLoss } = await timeTrainStep(model, srresnetSampler(), { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+      const result = fromSamples(samples, 'ms', { ...s, flops: flopSummary(flops, 'trainStep') });
+      result.extra = { batchBuildMs: round(buildMs.median, 3), forwardGflop: round(flops.forward / 1e9, 3), lastLoss: finalLoss };
+      return withFlops(result, flops.trainStep / 1e9);
+    } finally {
+      model.dispose();
+    }
+  },
+};
+
+const srresnetInfer: BenchCase = {
+  name: 'srresnet_x4_infer_128_ms',
+  title: 'SRResNet x4 inference, one 128x128 RGB image',
+  defaultReps: 5,
+  warmup: 1,
+  warmupMs: 3000,
+  async run(ctx) {
+    const reps = ctx.reps ?? this.defaultReps;
+    const model = buildSrresnet();
+    const rng = new Rng(SEED);
+    const [n, h, w, c] = SRRESNET_INFER_SETUP.input;
+    const x = tf.tensor4d(randomPlane(rng, n * h, w, c).data, [n, h, w, c]);
+    try {
+      const flops = countConvFlops(model, [n, h, w, c]);
+      let shape: number[] = [];
+      const samples = await timeRuns(async () => {
+        const y = model.predict(x) as tf.Tensor;
+        try {
+          await y.data();
+          shape = y.shape;
+        } finally {
+          y.dispose();
+        }
+      }, { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+      const result = fromSamples(samples, 'ms', { ...SRRESNET_INFER_SETUP, readBack: true, flops: flopSummary(flops, 'forward') });
+      result.extra = { outputShape: shape };
+      return withFlops(result, flops.forward / 1e9);
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  },
+};
+
+/** `../shared/datasets/Set14` beside the project root (src/bench and dist/bench are two levels down). */
+export function defaultSet14Dir(): string {
+  return path.resolve(__dirname, '..', '..', '..', 'shared', 'datasets', 'Set14');
+}
+
+const evalSet14Bicubic: BenchCase = {
+  name: 'eval_set14_bicubic_s',
+  title: 'evaluate() bicubic x4 on Set14 (PSNR/SSIM, Y)',
+  defaultReps: 3,
+  // One untimed pass over the first image, so the first timed pass does not pay for warming up.
+  warmup: 1,
+  warmupMs: 0,
+  async run(ctx) {
+    const dir = ctx.set14Dir ?? defaultSet14Dir();
+    const setup = { dataset: 'Set14', dir, scale: 4, upscaler: 'bicubic', channel: 'y' };
+    if (!fs.existsSync(dir)) return { value: null, unit: 's', skipped: `Set14 folder not found: ${dir}`, setup };
+    const { images } = resolveDataset(dir);
+    const upscaler = interpolationUpscaler('bicubic', 4);
+    const reps = ctx.reps ?? this.defaultReps;
+    let psnr = NaN;
+    let ssim = NaN;
+    let warm = false;
+    const samples = await timeRuns(async () => {
+      if (!warm) {
+        warm = true;
+        await evaluate({ datasetName: 'Set14', images: images.slice(0, 1), upscaler });
+        return;
+      }
+      const result = await evaluate({ datasetName: 'Set14', images, upscaler });
+      psnr = result.mean.psnr;
+      ssim = result.mean.ssim;
+    }, { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+    upscaler.dispose();
+    const result = fromSamples(samples, 's', { ...setup, images: images.length });
+    result.extra = { meanPsnr: round(psnr, 3), meanSsim: round(ssim, 4) };
+    return result;
+  },
+};
+
+export const CASES: readonly BenchCase[] = [srcnnTrainStep, srresnetTrainStep, srresnetInfer, evalSet14Bicubic];

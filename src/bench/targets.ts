@@ -1,0 +1,32 @@
+/**
+ * The project's speed targets. Reference figures are from the project's issue: PyTorch 1.13 on the
+ * CPU with 2 threads, measured on the same machine. A target allows a fixed slowdown against them.
+ */
+import type { BenchName } from './cases';
+
+export interface Target {
+  /** The PyTorch figure, in the metric's unit. */
+  reference: number;
+  /** The slowdown the target allows against the reference. */
+  factor: number;
+  /** Pass when the measured median is at most this. */
+  max: number;
+  unit: 'ms' | 's';
+}
+
+export const REFERENCE_SOURCE = 'PyTorch 1.13 CPU, 2 threads, same machine (project issue)';
+
+export const TARGETS: Partial<Record<BenchName, Target>> = {
+  srcnn_train_step_ms: { reference: 29, factor: 6, max: 170, unit: 'ms' },
+  srresnet_x4_infer_128_ms: { reference: 490, factor: 3.5, max: 1715, unit: 'ms' },
+};
+
+/** true/false for a measured target, null when it was not measured (skipped or not selected). */
+export function passes(values: Partial<Record<BenchName, number | null>>): Record<string, boolean | null> {
+  const out: Record<string, boolean | null> = {};
+  for (const [name, target] of Object.entries(TARGETS) as [BenchName, Target][]) {
+    const value = values[name];
+    out[name] = typeof value === 'number' ? value <= target.max : null;
+  }
+  return out;
+}
