@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { rgbToYcbcr, ycbcrToRgb } from '../image/color';
 import { imresize } from '../image/resize';
 import type { InputSpace } from '../models/registry';
+import { FoldedNetwork, type Network } from './fold';
 import type { Upscaler } from './upscaler';
 
 export interface ModelDescription {
@@ -20,7 +21,7 @@ export interface ModelDescription {
 }
 
 /** Runs the network on one [H, W, C] image, padding so the output covers the whole input. */
-export function runNetwork(model: tf.LayersModel, x: tf.Tensor3D, shrink: number): tf.Tensor3D {
+export function runNetwork(model: Network, x: tf.Tensor3D, shrink: number): tf.Tensor3D {
   return tf.tidy(() => {
     let batch = x.expandDims(0) as tf.Tensor4D;
     if (shrink > 0) batch = tf.mirrorPad(batch, [[0, 0], [shrink, shrink], [shrink, shrink], [0, 0]], 'symmetric');
@@ -30,7 +31,7 @@ export function runNetwork(model: tf.LayersModel, x: tf.Tensor3D, shrink: number
 }
 
 /** The whole colour pipeline around a network; exported for training-time validation. */
-export function upscaleWithNetwork(model: tf.LayersModel, d: ModelDescription, lr: tf.Tensor3D): tf.Tensor3D {
+export function upscaleWithNetwork(model: Network, d: ModelDescription, lr: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
     const channels = lr.shape[2];
     const upsampled = () => imresize(lr, d.scale);
@@ -48,15 +49,18 @@ export function upscaleWithNetwork(model: tf.LayersModel, d: ModelDescription, l
   });
 }
 
-export function modelUpscaler(model: tf.LayersModel, d: ModelDescription, ownsModel = true): Upscaler {
+/** An Upscaler over a trained model, run with its batch norms folded (the model is owned). */
+export function modelUpscaler(model: tf.LayersModel, d: ModelDescription): Upscaler {
+  const folded = FoldedNetwork.from(model);
   return {
     name: d.name,
     scale: d.scale,
     async upscale(lr: tf.Tensor3D) {
-      return upscaleWithNetwork(model, d, lr);
+      return upscaleWithNetwork(folded, d, lr);
     },
     dispose() {
-      if (ownsModel) model.dispose();
+      folded.dispose();
+      model.dispose();
     },
   };
 }
