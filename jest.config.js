@@ -6,6 +6,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/teardown.ts'],
   testTimeout: 120000,
   // One worker: the machine has two cores and tfjs-wasm uses both per process.
   maxWorkers: 1,

@@ -146,4 +146,5 @@ export function backendInfo(): BackendInfo | undefined {
 /** Releases what keeps the process alive (wasm worker threads). */
 export function shutdownBackend(): void {
   if (current?.active === 'wasm') stopWasm();
+  current = undefined;
 }

@@ -26,6 +26,8 @@ describe('registerFastKernels', () => {
         tf.DepthToSpace,
         tf.Tile,
         tf.MaxPoolGrad,
+        tf.Sum,
+        tf.Conv2D,
         gradientLabel(tf.DepthToSpace),
       ]),
     );

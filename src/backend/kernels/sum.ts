@@ -1,0 +1,64 @@
+/**
+ * Sum over the leading axes as a matrix product with a row of ones.
+ *
+ * Every bias gradient is such a sum (tfjs's fused conv2d and dense gradients reduce dy over batch and
+ * space), and the wasm backend's Sum handles it badly: it first transposes the reduced axes innermost
+ * (single-threaded) and then sums each row on one thread. Reshaped to [rows, C], the same sum is
+ * ones[1, rows] x [rows, C], which XNNPACK runs multithreaded: 0.3-0.4 ms against 3.4-4.7 ms for
+ * [16,33,33,64] over [0,1,2] with 2 threads. Other reductions (inner axes need no transpose), other
+ * dtypes and small inputs go to the backend's own kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { inputTensor } from './kernel_util';
+import { KernelFactory } from './registry';
+
+const NAME = tf.Sum;
+
+/** Below this many elements the backend's own loop is as fast as setting up a matrix product. */
+export const MIN_MATMUL_SUM_SIZE = 4096;
+
+/** The [rows, cols] matrix a leading-axes sum reduces over its rows, or null where the rewrite does not apply. */
+export interface LeadingSumPlan {
+  /** Number of leading axes reduced. */
+  axes: number;
+  rows: number;
+  cols: number;
+}
+
+export function leadingAxesSumPlan(shape: readonly number[], axis: number | number[]): LeadingSumPlan | null {
+  const axes = [...new Set(tf.util.parseAxisParam(axis, [...shape]))].sort((a, b) => a - b);
+  const k = axes.length;
+  // Reducing every axis, or trailing ones, needs no transpose on the backend's side.
+  if (k === 0 || k === shape.length || axes.some((a, i) => a !== i)) return null;
+  const rows = shape.slice(0, k).reduce((p, d) => p * d, 1);
+  const cols = shape.slice(k).reduce((p, d) => p * d, 1);
+  return rows > 1 && cols > 0 ? { axes: k, rows, cols } : null;
+}
+
+function sumByMatMul(native: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    // A kernel calling Sum with a bare TensorInfo gets the backend's own kernel, which accepts one.
+    if (!(args.inputs.x instanceof tf.Tensor)) return native(args);
+    const x = inputTensor(args.inputs, 'x', NAME);
+    const plan = x.dtype === 'float32' && x.size >= MIN_MATMUL_SUM_SIZE ? leadingAxesSumPlan(x.shape, axis) : null;
+    if (!plan) return native(args);
+    const k = plan.axes;
+    const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
+    return tf.tidy(() => tf.reshape(tf.matMul(tf.ones([1, plan.rows]), tf.reshape(x, [plan.rows, plan.cols])), outShape));
+  };
+}
+
+export const sumKernel: KernelFactory = {
+  kernelName: NAME,
+  make: (backendName, previous) => {
+    if (!previous) throw new Error(`${NAME}: backend '${backendName}' has no kernel of its own to delegate to`);
+    return {
+      kernelName: NAME,
+      backendName,
+      kernelFunc: sumByMatMul(previous.kernelFunc),
+      setupFunc: previous.setupFunc,
+      disposeFunc: previous.disposeFunc,
+    };
+  },
+};
