@@ -97,6 +97,8 @@ test('a run folder is not overwritten without --resume, and a mismatched checkpo
   const otherScale = { ...config, scale: 2 };
   await expect(trainSupervised({ config: otherScale, out: config.out!, resume: true })).rejects.toThrow(/trained for x3, but the config asks for x2/);
   await expect(loadUpscaler({ model: config.out!, scale: 4 })).rejects.toThrow(/trained for x3, not x4/);
+  const otherArchitecture = parseConfig(supervisedConfigSchema, { ...config, model: 'srresnet', network: {}, scale: 3 }, 'test');
+  await expect(trainSupervised({ config: otherArchitecture, out: config.out!, resume: true })).rejects.toThrow(/holds a srcnn network, but the config trains srresnet/);
 });
 
 test('checkpoints round-trip and refuse incomplete or corrupted folders', async () => {
