@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { inputTensor } from './kernel_util';
-import { KernelFactory } from './registry';
+import { delegatingKernel } from './registry';
 
 const NAME = tf.BatchMatMul;
 
@@ -64,18 +64,4 @@ function transposeFreeBatchMatMul(native: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-export const batchMatMulKernel: KernelFactory = {
-  kernelName: NAME,
-  make: (backendName, previous) => {
-    if (!previous) throw new Error(`${NAME}: backend '${backendName}' has no kernel of its own to delegate to`);
-    // The backend's setup binds its kernel to each new wasm module instance (setBackend runs it again),
-    // so it must stay registered along with the function that uses it.
-    return {
-      kernelName: NAME,
-      backendName,
-      kernelFunc: transposeFreeBatchMatMul(previous.kernelFunc),
-      setupFunc: previous.setupFunc,
-      disposeFunc: previous.disposeFunc,
-    };
-  },
-};
+export const batchMatMulKernel = delegatingKernel(NAME, transposeFreeBatchMatMul);

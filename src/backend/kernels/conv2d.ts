@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { as4D, inputTensor } from './kernel_util';
-import { KernelFactory } from './registry';
+import { delegatingKernel } from './registry';
 
 const NAME = tf.Conv2D;
 
@@ -78,16 +78,4 @@ function conv2dSingleChannelFirst(native: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-export const conv2dKernel: KernelFactory = {
-  kernelName: NAME,
-  make: (backendName, previous) => {
-    if (!previous) throw new Error(`${NAME}: backend '${backendName}' has no kernel of its own to delegate to`);
-    return {
-      kernelName: NAME,
-      backendName,
-      kernelFunc: conv2dSingleChannelFirst(previous.kernelFunc),
-      setupFunc: previous.setupFunc,
-      disposeFunc: previous.disposeFunc,
-    };
-  },
-};
+export const conv2dKernel = delegatingKernel(NAME, conv2dSingleChannelFirst);

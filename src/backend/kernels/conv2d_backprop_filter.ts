@@ -9,7 +9,7 @@
  * channel axes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KernelFactory } from './registry';
+import { replacingKernel } from './registry';
 import { ConvAxis, convAxes, filterGradPadding, reversedFilterGradPadding } from './conv_geometry';
 import { as4D, inputTensor, nchwToNhwc, paddedConv } from './kernel_util';
 
@@ -95,7 +95,4 @@ function conv2dBackpropFilter({ inputs, attrs }: Parameters<tf.KernelFunc>[0]): 
   );
 }
 
-export const conv2dBackpropFilterKernel: KernelFactory = {
-  kernelName: NAME,
-  make: (backendName) => ({ kernelName: NAME, backendName, kernelFunc: conv2dBackpropFilter as tf.KernelFunc }),
-};
+export const conv2dBackpropFilterKernel = replacingKernel(NAME, conv2dBackpropFilter as tf.KernelFunc);

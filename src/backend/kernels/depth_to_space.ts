@@ -9,7 +9,7 @@
  * i.e. the input depth splits as [bs (row offset), bs (column offset), C].
  */
 import * as tf from '@tensorflow/tfjs';
-import { KernelFactory } from './registry';
+import { replacingKernel } from './registry';
 import { inputTensor, as4D } from './kernel_util';
 
 const NAME = tf.DepthToSpace;
@@ -57,10 +57,7 @@ function depthToSpace({ inputs, attrs }: Parameters<tf.KernelFunc>[0]): tf.Tenso
   return tf.tidy(() => depthToSpaceByTranspose(x, blockSize, dataFormat));
 }
 
-export const depthToSpaceKernel: KernelFactory = {
-  kernelName: NAME,
-  make: (backendName) => ({ kernelName: NAME, backendName, kernelFunc: depthToSpace as tf.KernelFunc }),
-};
+export const depthToSpaceKernel = replacingKernel(NAME, depthToSpace as tf.KernelFunc);
 
 /** Backend-independent: dx is dy rearranged back into depth. */
 export const depthToSpaceGradConfig: tf.GradConfig = {

@@ -13,7 +13,7 @@
  * time since they are contiguous in NHWC.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KernelFactory } from './registry';
+import { replacingKernel } from './registry';
 import { as4D, inputTensor } from './kernel_util';
 
 const NAME = tf.MaxPoolGrad;
@@ -92,7 +92,4 @@ function maxPoolGrad({ inputs, attrs }: Parameters<tf.KernelFunc>[0]): tf.Tensor
   return tf.tensor4d(maxPoolGradValues(float32Values(x), float32Values(dy), geometry), x.shape, 'float32');
 }
 
-export const maxPoolGradKernel: KernelFactory = {
-  kernelName: NAME,
-  make: (backendName) => ({ kernelName: NAME, backendName, kernelFunc: maxPoolGrad as tf.KernelFunc }),
-};
+export const maxPoolGradKernel = replacingKernel(NAME, maxPoolGrad as tf.KernelFunc);

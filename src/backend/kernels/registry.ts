@@ -32,3 +32,23 @@ export function installGradient(config: tf.GradConfig): boolean {
   if (!existing) tf.registerGradient(config);
   return true;
 }
+
+/** A kernel written with tf ops, replacing the backend's own outright. */
+export function replacingKernel(kernelName: string, kernelFunc: tf.KernelFunc): KernelFactory {
+  return { kernelName, make: (backendName) => ({ kernelName, backendName, kernelFunc }) };
+}
+
+/**
+ * A kernel that handles some cases itself and hands the rest to the backend's own. The backend's
+ * setup binds its kernel to each new wasm module instance (setBackend runs it again), so it stays
+ * registered along with the function that uses it.
+ */
+export function delegatingKernel(kernelName: string, wrap: (previous: tf.KernelFunc) => tf.KernelFunc): KernelFactory {
+  return {
+    kernelName,
+    make: (backendName, previous) => {
+      if (!previous) throw new Error(`${kernelName}: backend '${backendName}' has no kernel of its own to delegate to`);
+      return { kernelName, backendName, kernelFunc: wrap(previous.kernelFunc), setupFunc: previous.setupFunc, disposeFunc: previous.disposeFunc };
+    },
+  };
+}

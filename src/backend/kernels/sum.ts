@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { inputTensor } from './kernel_util';
-import { KernelFactory } from './registry';
+import { delegatingKernel } from './registry';
 
 const NAME = tf.Sum;
 
@@ -49,16 +49,4 @@ function sumByMatMul(native: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-export const sumKernel: KernelFactory = {
-  kernelName: NAME,
-  make: (backendName, previous) => {
-    if (!previous) throw new Error(`${NAME}: backend '${backendName}' has no kernel of its own to delegate to`);
-    return {
-      kernelName: NAME,
-      backendName,
-      kernelFunc: sumByMatMul(previous.kernelFunc),
-      setupFunc: previous.setupFunc,
-      disposeFunc: previous.disposeFunc,
-    };
-  },
-};
+export const sumKernel = delegatingKernel(NAME, sumByMatMul);

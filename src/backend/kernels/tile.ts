@@ -9,7 +9,7 @@
  * including for -0, NaN and infinities.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KernelFactory } from './registry';
+import { replacingKernel } from './registry';
 import { inputTensor } from './kernel_util';
 
 const NAME = tf.Tile;
@@ -78,7 +78,4 @@ function tile({ inputs, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   return tf.tidy(() => tileByBroadcast(x, reps));
 }
 
-export const tileKernel: KernelFactory = {
-  kernelName: NAME,
-  make: (backendName) => ({ kernelName: NAME, backendName, kernelFunc: tile as tf.KernelFunc }),
-};
+export const tileKernel = replacingKernel(NAME, tile as tf.KernelFunc);
