@@ -33,7 +33,8 @@ test('SRResNet with batch norms folded into its convolutions predicts what the l
   expect(tf.memory().numTensors).toBe(before);
   // 25 layers besides the input; each conv+BN(+PReLU) chain is one step: head conv+PReLU, per block
   // conv+BN+PReLU, conv+BN and the add, body conv+BN, the long skip, per upsampler conv+shuffle+PReLU
-  // (the PReLU moved before the shuffle), the tail conv and the output mapping: 13 steps.
+  // (the PReLU moved before the shuffle), the tail conv (run before the last shuffle, which it then
+  // applies) and the output mapping: 13 steps.
   expect(model.layers.length).toBe(26);
   expect(folded.stepCount).toBe(13);
   folded.dispose();
