@@ -128,6 +128,7 @@ async function writeBody(
     });
   } catch (err) {
     throwIfCancelled(opts.signal);
+    if (err instanceof SrError) throw err;
     const why = idle.timedOut ? `no data for ${opts.timeoutMs / 1000} s` : 'connection lost';
     throw new TransferInterrupted(`${why} after ${describeProgress(received, total)} (${(err as Error).message})`);
   }
@@ -165,7 +166,9 @@ function saveBody(res: http.IncomingMessage, file: string, append: boolean, onCh
     });
     out.on('error', (err) => {
       res.destroy();
-      reject(err);
+      // The disk failed, not the network (ENOSPC, EIO, EROFS...): another attempt would only fail
+      // the same way, so this is not a TransferInterrupted. What was written stays for a resume.
+      reject(new SrError(`cannot write ${file}: ${err.message} (run again to resume once that is fixed)`));
     });
     out.on('close', () => (failure ? reject(failure) : resolve()));
   });

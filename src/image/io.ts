@@ -88,6 +88,11 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
     const input = sharp(file, { limitInputPixels: maxPixels, failOn: 'error', autoOrient: true });
     const meta = await input.metadata();
     if (meta.width * meta.height > maxPixels) throw new SrError(`${file}: image is larger than the pixel limit`);
+    // sharp would quietly hand back the first frame; upscaling or scoring that as if it were the
+    // whole file would lose the rest without a word.
+    if ((meta.format === 'gif' || meta.format === 'webp') && (meta.pages ?? 1) > 1) {
+      throw new SrError(`${file}: animated image (${meta.pages} frames) is not supported; extract a frame first`);
+    }
     const sixteen = meta.depth === 'ushort';
     const gray = meta.space === 'b-w' || meta.space === 'grey16' || (meta.channels ?? 3) <= 2;
     const alpha = Boolean(meta.hasAlpha);

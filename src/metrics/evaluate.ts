@@ -5,11 +5,13 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { SrError } from '../errors';
 import { readImage, writeImage } from '../image/io';
 import { imresize, modcrop } from '../image/resize';
 import { quantizeUnit, splitImage, tensorsToImage } from '../image/tensor';
 import type { Upscaler } from '../infer/upscaler';
 import { meanScore, score, type MetricChannel, type Score } from './index';
+import { SSIM_WINDOW } from './ssim';
 
 export interface EvalImageResult extends Score {
   name: string;
@@ -39,13 +41,27 @@ export function degrade(hr: tf.Tensor3D, scale: number): tf.Tensor3D {
   return tf.tidy(() => quantizeUnit(imresize(hr, 1 / scale), 8) as tf.Tensor3D);
 }
 
+/**
+ * The smallest side an HR image may have to be scored at `scale`: after modcrop and cropping
+ * `scale` pixels from each border, the SSIM window must still fit.
+ */
+export function minEvalSize(scale: number): number {
+  return scale * Math.ceil((SSIM_WINDOW + 2 * scale) / scale);
+}
+
 export function imageName(file: string): string {
   return path.basename(file, path.extname(file));
 }
 
 export async function evaluateImage(file: string, upscaler: Upscaler, channel: MetricChannel, saveDir?: string): Promise<EvalImageResult> {
   const scale = upscaler.scale;
-  const { color, alpha } = splitImage(await readImage(file));
+  const image = await readImage(file);
+  // Checked here so the error names the file (the metrics only see tensors).
+  const min = minEvalSize(scale);
+  if (Math.min(image.width, image.height) < min) {
+    throw new SrError(`${file}: ${image.width}x${image.height} is too small to score at x${scale} (at least ${min}x${min} pixels)`);
+  }
+  const { color, alpha } = splitImage(image);
   alpha?.dispose();
   const hr = modcrop(color, scale);
   color.dispose();

@@ -168,6 +168,66 @@ async function replaceDir(ready: string, target: string, suffix: string): Promis
   if (hadOld) await fs.promises.rm(old, { recursive: true, force: true });
 }
 
+const LEFTOVER = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]+$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Cleans up after a writer that was killed inside saveCheckpoint: its `.NAME.tmp-PID-*` and
+ * `.NAME.old-PID-*` folders are deleted once PID is gone (a half-written one has no MANIFEST and is
+ * never loaded). A kill between replaceDir's two renames leaves no `dir` at all, only the finished
+ * new folder (`.tmp-`) and the previous one (`.old-`): the new one if it verifies, else the old one,
+ * is moved into place, so the run resumes from it instead of starting over. Returns the folder
+ * recovered, if any.
+ */
+export async function recoverCheckpoint(dir: string): Promise<string | undefined> {
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(parent);
+  } catch {
+    return undefined;
+  }
+  const stale = names
+    .map((name) => ({ name, match: LEFTOVER.exec(name) }))
+    .filter(({ match }) => match && match[1] === path.basename(target) && !processAlive(Number(match[3])))
+    .map(({ name, match }) => ({ dir: path.join(parent, name), kind: match![2] }));
+  let recovered: string | undefined;
+  if (!fs.existsSync(target)) {
+    const complete = stale
+      .filter((c) => {
+        try {
+          readVerified(c.dir);
+          return true;
+        } catch {
+          return false;
+        }
+      })
+      // The new copy before the previous one; among equals, the one whose MANIFEST is newest.
+      .sort((a, b) => (a.kind !== b.kind ? (a.kind === 'tmp' ? -1 : 1) : manifestTime(b.dir) - manifestTime(a.dir)));
+    if (complete.length > 0) {
+      recovered = complete[0].dir;
+      await fs.promises.rename(recovered, target);
+      await syncDir(parent);
+    }
+  }
+  for (const c of stale) if (c.dir !== recovered) await fs.promises.rm(c.dir, { recursive: true, force: true });
+  return recovered;
+}
+
+function manifestTime(dir: string): number {
+  return fs.statSync(path.join(dir, MANIFEST)).mtimeMs;
+}
+
 /** Reads and verifies a checkpoint's files against its MANIFEST. */
 function readVerified(dir: string): Map<string, Buffer> {
   const manifestPath = path.join(dir, MANIFEST);

@@ -29,11 +29,14 @@ export function readLog(file: string): LogRecord[] {
   return out;
 }
 
-/** Drops records past `iteration` (what a resumed run is about to redo). */
-export function truncateLog(file: string, iteration: number): void {
+/**
+ * Drops records past `iteration` (what a resumed run is about to redo), and any line a kill cut
+ * short. The file is replaced atomically: a kill during the rewrite must not lose the whole curve.
+ */
+export async function truncateLog(file: string, iteration: number): Promise<void> {
   if (!fs.existsSync(file)) return;
   const kept = readLog(file).filter((r) => r.iter <= iteration);
-  fs.writeFileSync(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+  await writeFileAtomic(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
 }
 
 interface Series {

@@ -17,10 +17,10 @@ import type { Upscaler } from '../infer/upscaler';
 import { readImage } from '../image/io';
 import { pixelLoss } from '../losses/pixel';
 import { getModel, type ModelSpec } from '../models';
-import { evaluate } from '../metrics/evaluate';
+import { evaluate, minEvalSize } from '../metrics/evaluate';
 import { Rng, type RngState } from '../util/rng';
 import { writeFileAtomic } from '../util/atomic';
-import { FORMAT, isCheckpointDir, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type NamedWeights } from './checkpoint';
+import { FORMAT, loadCheckpoint, readCheckpointMeta, recoverCheckpoint, saveCheckpoint, type CheckpointMeta, type NamedWeights } from './checkpoint';
 import { appendLog, readLog, truncateLog, writeCurvesPng } from './log';
 import { learningRateAt } from './schedule';
 
@@ -141,13 +141,21 @@ function checkCompatible(meta: CheckpointMeta, config: SupervisedConfig, dir: st
   }
 }
 
-/** The first `limit` images that decode, so a bad validation file is skipped once, with a warning. */
-async function readableImages(files: string[], limit: number | undefined, emit: (e: TrainEvent) => void): Promise<string[]> {
+/**
+ * The first `limit` images that decode and are big enough to score at `scale`, so a bad validation
+ * file is skipped once, with a warning, instead of failing the first validation after training.
+ */
+async function readableImages(files: string[], limit: number | undefined, scale: number, emit: (e: TrainEvent) => void): Promise<string[]> {
   const good: string[] = [];
+  const min = minEvalSize(scale);
   for (const file of files) {
     if (limit !== undefined && good.length >= limit) break;
     try {
-      await readImage(file);
+      const image = await readImage(file);
+      if (Math.min(image.width, image.height) < min) {
+        emit({ type: 'skipped', file, reason: `smaller than the ${min}x${min} pixels needed to score it at x${scale}` });
+        continue;
+      }
       good.push(file);
     } catch (err) {
       if (!(err instanceof SrError)) throw err;
@@ -166,10 +174,18 @@ export async function trainSupervised(options: TrainRunOptions): Promise<TrainSu
   const lastDir = path.join(out, 'last');
   const bestDir = path.join(out, 'best');
   const logFile = path.join(out, 'log.jsonl');
-  const hasRun = isCheckpointDir(lastDir);
+  // A run killed inside a checkpoint write may have left temp folders, or (between two renames) no
+  // last/ at all but its finished copy beside it.
+  await recoverCheckpoint(lastDir);
+  await recoverCheckpoint(bestDir);
+  // Checkpoint folders only ever appear complete, so a last/ that does not verify was damaged after
+  // the fact: it is reported by loadCheckpoint, never silently replaced by a fresh start.
+  const hasRun = fs.existsSync(lastDir);
   if (hasRun && !options.resume) {
     throw new UsageError(`${out} already holds a training run: add --resume to continue it, or choose another --out`);
   }
+  // Refuse a checkpoint of another architecture or scale before spending minutes on the data.
+  if (hasRun) checkCompatible(readCheckpointMeta(lastDir), config, lastDir);
   fs.mkdirSync(out, { recursive: true });
 
   const shrink = spec.shrink(config.network);
@@ -185,7 +201,7 @@ export async function trainSupervised(options: TrainRunOptions): Promise<TrainSu
     onLoad: (done, total) => emit({ type: 'loading', done, total }),
   });
   const sampler = new PatchSampler(pairs, { inputSize: patch, scale: upsampled ? 1 : config.scale, batchSize: config.data.batch_size, augment: config.data.augment });
-  const valImages = config.data.val ? await readableImages(listImages(config.data.val), config.data.val_images, emit) : [];
+  const valImages = config.data.val ? await readableImages(listImages(config.data.val), config.data.val_images, config.scale, emit) : [];
 
   let model: tf.LayersModel;
   const optimizer = makeOptimizer(config.train);
@@ -200,7 +216,7 @@ export async function trainSupervised(options: TrainRunOptions): Promise<TrainSu
       tf.dispose(slots.map((s) => s.tensor));
     }
     state = loaded.state as unknown as RunState;
-    truncateLog(logFile, state.iteration);
+    await truncateLog(logFile, state.iteration);
   } else {
     model = spec.build(config.network, config.scale, config.train.seed);
     if (config.init) await initialiseFrom(model, config);
@@ -229,6 +245,8 @@ export async function trainSupervised(options: TrainRunOptions): Promise<TrainSu
     createdAt: new Date().toISOString(),
   });
 
+  // The iteration last/ holds, named when training stops on a non-finite loss.
+  let lastSaved: number | undefined = hasRun ? state.iteration : undefined;
   const save = async (which: 'last' | 'best', validation?: CheckpointMeta['validation']) => {
     state.rng = rng.state();
     state.seconds = elapsed();
@@ -239,6 +257,7 @@ export async function trainSupervised(options: TrainRunOptions): Promise<TrainSu
       // getWeights hands out the live slot variables plus one fresh 'iter' scalar.
       slots.filter((s) => s.name === 'iter').forEach((s) => s.tensor.dispose());
     }
+    if (which === 'last') lastSaved = state.iteration;
     emit({ type: 'checkpoint', iteration: state.iteration, which, dir: which === 'last' ? lastDir : bestDir });
   };
 
@@ -268,6 +287,9 @@ export async function trainSupervised(options: TrainRunOptions): Promise<TrainSu
   let windowIters = 0;
   let stoppedEarly = false;
   while (state.iteration < config.train.iterations) {
+    // Steps are synchronous: without a turn of the event loop here, a SIGINT/SIGTERM handler would
+    // only run at the next checkpoint write, possibly thousands of iterations later.
+    await new Promise((resolve) => setImmediate(resolve));
     if (options.shouldStop?.()) {
       stoppedEarly = true;
       break;
@@ -276,21 +298,25 @@ export async function trainSupervised(options: TrainRunOptions): Promise<TrainSu
     optimizer.learningRate = lr;
     const batch = sampler.next(rng);
     const loss = trainStep(model, optimizer, batch, shrink, config.train.loss, vars);
-    if (!Number.isFinite(loss)) {
+    const finite = Number.isFinite(loss);
+    if (!finite) {
       const action = config.train.on_nan;
       emit({ type: 'nan', iteration: state.iteration + 1, action });
       if (action === 'stop') {
-        throw new SrError(`loss became ${loss} at iteration ${state.iteration + 1}; stopped (last good checkpoint: ${lastDir}; --on-nan skip ignores such batches)`);
+        const kept = lastSaved === undefined ? 'no checkpoint was saved before it' : `last good checkpoint: ${lastDir}, iteration ${lastSaved}`;
+        throw new SrError(`loss became ${loss} at iteration ${state.iteration + 1}; stopped (${kept}; --on-nan skip ignores such batches)`);
       }
-      state.iteration++;
-      continue;
     }
+    // A skipped batch still counts as an iteration, and still reaches the log/validate/save points
+    // below: skipping the last iteration must not skip the final checkpoint.
     state.iteration++;
-    lossSum += loss;
-    lossCount++;
     windowIters++;
+    if (finite) {
+      lossSum += loss;
+      lossCount++;
+    }
     const it = state.iteration;
-    if (it % config.train.log_every === 0 || it === config.train.iterations) {
+    if ((it % config.train.log_every === 0 || it === config.train.iterations) && lossCount > 0) {
       const itPerSec = (windowIters * 1000) / Math.max(1, Date.now() - windowStart);
       appendLog(logFile, { iter: it, loss: lossSum / lossCount, lr, it_per_s: Number(itPerSec.toFixed(3)), time: Number(elapsed().toFixed(1)) });
       emit({ type: 'step', iteration: it, loss: lossSum / lossCount, lr, itPerSec });

@@ -78,7 +78,7 @@ export function resolveTrainConfig(model: string, opts: TrainCliOptions): Superv
   return config;
 }
 
-function reporter(mode: OutputMode, iterations: number) {
+function reporter(mode: OutputMode, iterations: number, out: string, resumeRequested: boolean) {
   const bar = progressBar(mode, 'train', 'loss {loss} | val {psnr} dB | {rate} it/s');
   let psnr = '-';
   return {
@@ -89,9 +89,11 @@ function reporter(mode: OutputMode, iterations: number) {
       }
       switch (event.type) {
         case 'skipped':
-          notice(mode, style.warn(`skipping ${event.file}: ${event.reason}`));
+          // Reasons from readImage already start with the file name.
+          notice(mode, style.warn(`skipping ${event.file}: ${event.reason.startsWith(`${event.file}: `) ? event.reason.slice(event.file.length + 2) : event.reason}`));
           break;
         case 'start':
+          if (resumeRequested && !event.resumed) notice(mode, style.warn(`--resume: ${out} holds no checkpoint yet, so training starts from scratch`));
           notice(mode, `${event.resumed ? 'resuming at' : 'starting at'} iteration ${event.iteration}/${iterations} on ${event.trainImages} images`);
           bar.start(iterations, { loss: '-', psnr, rate: '-' });
           bar.update(event.iteration);
@@ -147,7 +149,7 @@ export function register(program: Command): void {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      const report = reporter(mode, config.train.iterations);
+      const report = reporter(mode, config.train.iterations, config.out!, Boolean(opts.resume));
       try {
         const summary = await trainSupervised({
           config,

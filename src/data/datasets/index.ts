@@ -18,7 +18,11 @@ export type { DatasetSpec } from './types';
 
 export const DATASETS: readonly DatasetSpec[] = [set5, set14, bsd100, urban100, div2k];
 
-export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.bmp'];
+/**
+ * Everything readImage decodes, plus .bmp so that it is refused with a reason: a GIF left out here
+ * would be skipped silently by `sr eval` and `sr train` instead of being scored or reported.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp'];
 
 /** `SR_DATA_DIR` if set, else `datasets/` at the package root. */
 export function datasetsRoot(): string {
