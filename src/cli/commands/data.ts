@@ -1,14 +1,19 @@
-/** `sr data list` and `sr data download NAME`: the benchmark sets sr knows how to fetch. */
+/**
+ * `sr data list` and `sr data download NAME`: the benchmark sets sr knows how to fetch, and the
+ * model weights (VGG19 for the content loss), which live in the same folder (see data/weights.ts).
+ */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors';
-import { DATASETS, datasetStatus, datasetsRoot, getDataset, type DatasetSpec, type DatasetStatus } from '../../data/datasets';
+import { DATASETS, datasetStatus, datasetsRoot, findDataset, type DatasetSpec, type DatasetStatus } from '../../data/datasets';
 import { humanBytes } from '../../data/fsutil';
 import { installDataset, type InstallResult } from '../../data/install';
+import { WEIGHTS, findWeights, installWeights, weightsStatus, type WeightsInstallResult, type WeightsSpec, type WeightsStatus } from '../../data/weights';
 import { formatTable, notice, outputMode, progressBar, style, type OutputMode, type Progress } from '../output';
 import type { GlobalOptions } from '../main';
 
 interface ListOptions {
   json?: boolean;
+  weights?: boolean;
 }
 
 interface DownloadOptions {
@@ -23,25 +28,36 @@ interface DownloadOptions {
 export function register(program: Command): void {
   const data = program
     .command('data')
-    .description('list and download the benchmark datasets (Set5, Set14, BSD100, Urban100, DIV2K)');
+    .description('list and download the benchmark datasets (Set5, Set14, BSD100, Urban100, DIV2K) and the VGG19 weights');
 
   data
     .command('list')
-    .description('show the known datasets, where they come from and whether they are downloaded')
-    .option('--json', 'print a JSON array')
-    .action((opts: ListOptions) => listDatasets(opts));
+    .description('show the known datasets and weights, where they come from and whether they are downloaded')
+    .option('--json', 'print a JSON array (of the datasets; with --weights, of the weights)')
+    .option('--weights', 'list only the model weights')
+    .action((opts: ListOptions) => (opts.weights ? listWeights(opts) : listDatasets(opts)));
 
   data
     .command('download')
-    .description('download a dataset into the datasets folder (SR_DATA_DIR or datasets/ in the package)')
-    .argument('<name>', `one of: ${DATASETS.map((d) => d.name).join(', ')}`)
+    .description('download a dataset or weights into the datasets folder (SR_DATA_DIR or datasets/ in the package)')
+    .argument('<name>', `a dataset (${DATASETS.map((d) => d.name).join(', ')}) or weights (${WEIGHTS.map((w) => w.name).join(', ')})`)
     .option('--force', 'download again even if already complete')
     .option('--json', 'print one JSON object when done')
     .option('--url <url>', 'fetch from this mirror instead of the upstream URL')
-    .option('--sha256 <hex>', 'SHA-256 the archive must have (needed for sets without a published one)')
+    .option('--sha256 <hex>', 'SHA-256 the file must have (needed for those without a published one)')
     .option('--insecure-skip-checksum', 'install without checking the archive against any SHA-256')
     .option('--timeout <seconds>', 'give up on a connection silent this long (default 30)', parseSeconds)
-    .action(async (name: string, opts: DownloadOptions, cmd: Command) => downloadDataset(name, opts, cmd));
+    .action(async (name: string, opts: DownloadOptions, cmd: Command) => download(name, opts, cmd));
+}
+
+async function download(name: string, opts: DownloadOptions, cmd: Command): Promise<void> {
+  const dataset = findDataset(name);
+  if (dataset) return downloadDataset(dataset, opts, cmd);
+  const weights = findWeights(name);
+  if (weights) return downloadWeights(weights, opts, cmd);
+  throw new UsageError(
+    `unknown dataset '${name}'; known datasets: ${DATASETS.map((d) => d.name).join(', ')}; weights: ${WEIGHTS.map((w) => w.name).join(', ')}`,
+  );
 }
 
 function listDatasets(opts: ListOptions): void {
@@ -73,14 +89,69 @@ function listDatasets(opts: ListOptions): void {
         ' `sr data download` needs --sha256 HEX (a hash you trust) or --insecure-skip-checksum for these.',
     );
   }
+  lines.push('', style.head('weights'), weightsTable(WEIGHTS.map((spec) => weightsStatus(spec, root))));
   lines.push(style.dim(`datasets folder: ${root}`));
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+function listWeights(opts: ListOptions): void {
+  const root = datasetsRoot();
+  const statuses = WEIGHTS.map((spec) => weightsStatus(spec, root));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(statuses.map(weightsStatusJson)) + '\n');
+    return;
+  }
+  process.stdout.write([weightsTable(statuses), style.dim(`datasets folder: ${root}`)].join('\n') + '\n');
+}
+
+/** One row per weights entry, its source, and the checksum caveat when upstream publishes no SHA-256. */
+function weightsTable(statuses: WeightsStatus[]): string {
+  const rows = statuses.map((s) => [
+    s.spec.name,
+    'weights',
+    s.spec.size ? (s.spec.size.approximate ? '~' : '') + humanBytes(s.spec.size.bytes) : '?',
+    s.spec.sha256 ? 'published' : 'unknown',
+    s.marker ? `yes: ${s.file}` : 'no',
+  ]);
+  const lines = [
+    formatTable(['name', 'kind', 'file', 'sha256', 'downloaded'], rows, ['l', 'l', 'r', 'l', 'l']),
+    ...statuses.map((s) => `${s.spec.name.padEnd(9)} ${s.spec.url}`),
+  ];
+  const unknown = statuses.filter((s) => !s.spec.sha256).map((s) => s.spec.name);
+  if (unknown.length > 0) {
+    lines.push(
+      style.warn(`no published SHA-256 for ${unknown.join(', ')}:`) +
+        ' `sr data download` needs --sha256 HEX or --insecure-skip-checksum (it reports whether the MD5 matches the one upstream publishes).',
+    );
+  }
+  return lines.join('\n');
+}
+
+function weightsStatusJson(status: WeightsStatus) {
+  const { spec, marker } = status;
+  return {
+    name: spec.name,
+    kind: 'weights',
+    title: spec.title,
+    description: spec.description,
+    url: spec.url,
+    sha256: spec.sha256,
+    sha256Source: spec.sha256Source,
+    publishedMd5: spec.publishedMd5 ?? null,
+    fileBytes: spec.size?.bytes ?? null,
+    fileBytesApproximate: spec.size?.approximate ?? null,
+    downloaded: marker !== null,
+    dir: status.dir,
+    file: status.file,
+    installed: marker,
+  };
 }
 
 function statusJson(status: DatasetStatus) {
   const { spec, marker } = status;
   return {
     name: spec.name,
+    kind: 'dataset',
     title: spec.title,
     description: spec.description,
     url: spec.url,
@@ -101,8 +172,7 @@ function sizeText(spec: DatasetSpec): string {
   return (spec.archiveSize.approximate ? '~' : '') + humanBytes(spec.archiveSize.bytes);
 }
 
-async function downloadDataset(name: string, opts: DownloadOptions, cmd: Command): Promise<void> {
-  const spec = getDataset(name);
+async function downloadDataset(spec: DatasetSpec, opts: DownloadOptions, cmd: Command): Promise<void> {
   checkDownloadOptions(opts);
   const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals<GlobalOptions>().verbose });
   const bar = progressBar(mode, spec.name, '{size}');
@@ -132,6 +202,75 @@ async function downloadDataset(name: string, opts: DownloadOptions, cmd: Command
     process.removeListener('SIGINT', onInterrupt);
   }
   reportInstalled(result, mode);
+}
+
+async function downloadWeights(spec: WeightsSpec, opts: DownloadOptions, cmd: Command): Promise<void> {
+  checkDownloadOptions(opts);
+  const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals<GlobalOptions>().verbose });
+  const bar = progressBar(mode, spec.name, '{size}');
+  const cancel = new AbortController();
+  const onInterrupt = () => cancel.abort();
+  process.once('SIGINT', onInterrupt);
+  let result: WeightsInstallResult;
+  try {
+    result = await installWeights(spec, {
+      root: datasetsRoot(),
+      force: opts.force,
+      url: opts.url,
+      sha256: opts.sha256,
+      insecureSkipChecksum: opts.insecureSkipChecksum,
+      timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
+      signal: cancel.signal,
+      onDownloadProgress: downloadProgress(bar),
+      onStage: (stage) => {
+        if (stage === 'verify') bar.stop();
+        const what = stage === 'download' ? `downloading ${opts.url ?? spec.url}` : 'checking the weights file';
+        if (mode.interactive) notice(mode, `${spec.name}: ${what}`);
+      },
+    });
+  } finally {
+    bar.stop();
+    process.removeListener('SIGINT', onInterrupt);
+  }
+  reportWeightsInstalled(result, mode);
+}
+
+function reportWeightsInstalled(result: WeightsInstallResult, mode: OutputMode): void {
+  const { marker } = result;
+  if (mode.json) {
+    process.stdout.write(
+      JSON.stringify({
+        name: result.name,
+        kind: 'weights',
+        dir: result.dir,
+        file: result.file,
+        alreadyPresent: result.alreadyPresent,
+        url: marker.url,
+        bytes: marker.bytes,
+        sha256: marker.sha256,
+        checksum: marker.checksum,
+        md5: marker.md5,
+        md5MatchesPublished: marker.md5MatchesPublished,
+        layers: marker.layers,
+        parameters: marker.parameters,
+        standardWidths: marker.standardWidths,
+        completedAt: marker.completedAt,
+      }) + '\n',
+    );
+    return;
+  }
+  if (!result.alreadyPresent) {
+    if (marker.checksum === 'skipped') {
+      notice(mode, style.warn(`warning: installed without a SHA-256 check; the file's sha256 is ${marker.sha256}`));
+    }
+    if (marker.md5MatchesPublished === false) {
+      notice(mode, style.warn(`warning: its MD5 ${marker.md5} is not the one upstream publishes`));
+    }
+    if (!marker.standardWidths) notice(mode, style.warn('warning: VGG19 structure, but not the published layer widths'));
+  }
+  const already = result.alreadyPresent ? ' (already downloaded; --force fetches it again)' : '';
+  const params = marker.parameters.toLocaleString('en-US');
+  process.stdout.write(`${result.name}: ${marker.layers} conv layers, ${params} parameters in ${result.file}${already}\n`);
 }
 
 function checkDownloadOptions(opts: DownloadOptions): void {
