@@ -39,7 +39,8 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, opts: UpscaleCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
-      const format = formatFromPath(opts.output ?? 'default.png'); // a bad extension fails before any work
+      // A bad output extension fails before any work (the default output is always .png).
+      const format = opts.output ? formatFromPath(opts.output) : 'png';
       const image = await readImage(input);
       await initBackend(backendOptions(cmd));
       const upscaler = await loadUpscaler({ model: opts.model, scale: opts.scale });
