@@ -19,15 +19,19 @@ export type SrresnetOptions = z.infer<typeof options>;
 
 type T = tf.SymbolicTensor;
 
-// Set per build so every convolution draws its initial weights from the run's seed.
-let nextSeed = seeds(0);
+type Conv = (filters: number, kernelSize: number, name: string) => tf.layers.Layer;
 
-const conv = (filters: number, kernelSize: number, name: string) =>
-  tf.layers.conv2d({ filters, kernelSize, padding: 'same', name, kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }) });
+/** A conv factory whose layers draw their initial weights from one run's seed, in build order. */
+function seededConv(seed?: number): Conv {
+  const nextSeed = seeds(seed);
+  return (filters, kernelSize, name) =>
+    tf.layers.conv2d({ filters, kernelSize, padding: 'same', name, kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }) });
+}
+
 const bn = (name: string) => tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-3 });
 const prelu = (name: string) => tf.layers.prelu({ sharedAxes: [1, 2], name, alphaInitializer: tf.initializers.constant({ value: 0.25 }) });
 
-function residualBlock(x: T, width: number, i: number): T {
+function residualBlock(conv: Conv, x: T, width: number, i: number): T {
   let y = conv(width, 3, `res${i}_conv1`).apply(x) as T;
   y = bn(`res${i}_bn1`).apply(y) as T;
   y = prelu(`res${i}_prelu`).apply(y) as T;
@@ -43,7 +47,7 @@ export function upsampleFactors(scale: number): number[] {
   throw new Error(`SRResNet supports scales 2, 3 and 4, not ${scale}`);
 }
 
-function upsampler(x: T, width: number, factor: number, i: number): T {
+function upsampler(conv: Conv, x: T, width: number, factor: number, i: number): T {
   let y = conv(width * factor * factor, 3, `up${i}_conv`).apply(x) as T;
   y = new DepthToSpace({ blockSize: factor, name: `up${i}_shuffle` }).apply(y) as T;
   return prelu(`up${i}_prelu`).apply(y) as T;
@@ -58,15 +62,19 @@ export const srresnet = registerModel<SrresnetOptions>({
   options,
   shrink: () => 0,
   build(o, scale, seed) {
-    nextSeed = seeds(seed);
+    const conv = seededConv(seed);
     const input = tf.input({ shape: [null, null, 3], name: 'lr' });
     const head = prelu('head_prelu').apply(conv(o.width, 9, 'head_conv').apply(input)) as T;
     let x = head;
-    for (let i = 0; i < o.blocks; i++) x = residualBlock(x, o.width, i);
+    for (let i = 0; i < o.blocks; i++) x = residualBlock(conv, x, o.width, i);
     x = bn('body_bn').apply(conv(o.width, 3, 'body_conv').apply(x)) as T;
     x = tf.layers.add({ name: 'long_skip' }).apply([head, x]) as T;
-    upsampleFactors(scale).forEach((f, i) => (x = upsampler(x, o.width, f, i)));
-    x = tf.layers.conv2d({ filters: 3, kernelSize: 9, padding: 'same', activation: 'tanh', name: 'tail_conv', kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }) }).apply(x) as T;
+    upsampleFactors(scale).forEach((f, i) => (x = upsampler(conv, x, o.width, f, i)));
+    // tanh output layer: Glorot's initialisation keeps it out of saturation at the start.
+    const tailSeed = seeds(seed)() + 9973;
+    x = tf.layers
+      .conv2d({ filters: 3, kernelSize: 9, padding: 'same', activation: 'tanh', name: 'tail_conv', kernelInitializer: tf.initializers.glorotUniform({ seed: tailSeed }) })
+      .apply(x) as T;
     const out = new ScaleShift({ scale: 0.5, offset: 0.5, name: 'to_unit' }).apply(x) as T;
     return tf.model({ inputs: input, outputs: out, name: 'srresnet' });
   },
