@@ -16,3 +16,12 @@ export function parseScale(value: string): number {
   if (!Number.isInteger(n) || n < 2 || n > 4) throw new UsageError(`--scale must be 2, 3 or 4, got '${value}'`);
   return n;
 }
+
+/** `--tile`/`--tile-pad`: a whole number, 0 or more. */
+export function parseTile(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number (0 or more), got '${value}'`);
+    return n;
+  };
+}

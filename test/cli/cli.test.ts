@@ -44,6 +44,18 @@ describe('sr upscale', () => {
     }
   });
 
+  it('--tile gives the same picture as a whole-image run', async () => {
+    const whole = path.join(dir, 'whole.png');
+    const tiled = path.join(dir, 'tiled.png');
+    expect((await runSr(['upscale', rgb, '-o', whole, '--scale', '2'])).code).toBe(0);
+    expect((await runSr(['upscale', rgb, '-o', tiled, '--scale', '2', '--tile', '8', '--tile-pad', '4'])).code).toBe(0);
+    const [a, b] = [await readImage(whole), await readImage(tiled)];
+    expect([b.width, b.height]).toEqual([a.width, a.height]);
+    let maxDiff = 0;
+    a.data.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - b.data[i]))));
+    expect(maxDiff).toBeLessThanOrEqual(1);
+  });
+
   it('writes <name>_x<scale>.png beside the input by default', async () => {
     const run = await runSr(['upscale', rgb, '--scale', '2']);
     expect(run.code).toBe(0);

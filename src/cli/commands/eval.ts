@@ -10,7 +10,8 @@ import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
 import { evaluate, type EvalResult } from '../../metrics/evaluate';
 import { writeFileAtomic } from '../../util/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { backendOptions, parseScale } from '../shared';
+import { backendOptions, parseScale, parseTile } from '../shared';
+import { DEFAULT_TILE_PAD, tiledUpscaler } from '../../infer/tile';
 
 interface EvalCliOptions {
   dataset: string;
@@ -18,6 +19,8 @@ interface EvalCliOptions {
   scale?: number;
   metricChannel: MetricChannel;
   json?: boolean;
+  tile: number;
+  tilePad: number;
   csv?: string;
   saveImages?: string;
 }
@@ -43,6 +46,8 @@ export function register(program: Command): void {
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
+    .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
+    .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .option('--json', 'print one JSON object on stdout')
     .option('--csv <file>', 'also write per-image scores as CSV')
     .option('--save-images <dir>', 'write the super-resolved images as PNG')
@@ -52,7 +57,7 @@ export function register(program: Command): void {
       if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
       const info = await initBackend(backendOptions(cmd));
       notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s)`));
-      const upscaler = await loadUpscaler({ model: opts.model, scale: opts.scale });
+      const upscaler = tiledUpscaler(await loadUpscaler({ model: opts.model, scale: opts.scale }), { tile: opts.tile, pad: opts.tilePad });
       if (opts.saveImages) fs.mkdirSync(opts.saveImages, { recursive: true });
       const bar = progressBar(mode, 'eval', '{image}');
       bar.start(dataset.images.length, { image: '' });

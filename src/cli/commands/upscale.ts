@@ -6,7 +6,8 @@ import { UsageError } from '../../errors';
 import { formatFromPath, readImage, writeImage } from '../../image/io';
 import { loadUpscaler, upscaleImage } from '../../infer';
 import { notice, outputMode, style } from '../output';
-import { backendOptions, parseScale } from '../shared';
+import { backendOptions, parseScale, parseTile } from '../shared';
+import { DEFAULT_TILE_PAD, tiledUpscaler } from '../../infer/tile';
 
 interface UpscaleCliOptions {
   output?: string;
@@ -14,6 +15,8 @@ interface UpscaleCliOptions {
   scale?: number;
   quality?: number;
   json?: boolean;
+  tile: number;
+  tilePad: number;
 }
 
 export function defaultOutputPath(input: string, scale: number): string {
@@ -36,6 +39,8 @@ export function register(program: Command): void {
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .option('--quality <q>', 'JPEG/WebP quality 1-100', parseQuality)
+    .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
+    .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, opts: UpscaleCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
@@ -43,7 +48,7 @@ export function register(program: Command): void {
       const format = opts.output ? formatFromPath(opts.output) : 'png';
       const image = await readImage(input);
       await initBackend(backendOptions(cmd));
-      const upscaler = await loadUpscaler({ model: opts.model, scale: opts.scale });
+      const upscaler = tiledUpscaler(await loadUpscaler({ model: opts.model, scale: opts.scale }), { tile: opts.tile, pad: opts.tilePad });
       const output = opts.output ?? defaultOutputPath(input, upscaler.scale);
       const started = Date.now();
       let result;
