@@ -136,3 +136,30 @@ describe('sr eval', () => {
     if (!run.stderr.startsWith('error:')) expectOneLineError(run);
   });
 });
+
+describe('sr upscale on a folder', () => {
+  it('upscales matching images, continues past a bad one, skips existing ones, and exits 1 with a summary', async () => {
+    const src = path.join(dir, 'batch');
+    const out = path.join(dir, 'batch-out');
+    fs.mkdirSync(src);
+    await writeImage(path.join(src, 'one.png'), patternImage(10, 8, 3));
+    await writeImage(path.join(src, 'two.jpg'), patternImage(12, 9, 3));
+    await writeImage(path.join(src, 'gray.png'), patternImage(7, 7, 1));
+    fs.writeFileSync(path.join(src, 'broken.png'), 'not an image');
+    const run = await runSr(['upscale', src, '-o', out, '--scale', '2', '--suffix', '_up', '--json']);
+    expect(run.code).toBe(1);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.written.map((w: { output: string }) => path.basename(w.output)).sort()).toEqual(['gray_up.png', 'one_up.png', 'two_up.jpg']);
+    expect(summary.failed).toHaveLength(1);
+    expect(summary.failed[0].input).toBe(path.join(src, 'broken.png'));
+    expect(run.stderr.trim()).toMatch(/1 of 4 image\(s\) failed/);
+    expect((await readImage(path.join(out, 'two_up.jpg'))).width).toBe(24);
+
+    fs.rmSync(path.join(src, 'broken.png'));
+    const again = await runSr(['upscale', src, '-o', out, '--scale', '2', '--suffix', '_up', '--skip-existing', '--pattern', '*.png', '--json']);
+    expect(again.code).toBe(0);
+    const second = JSON.parse(again.stdout);
+    expect(second.written).toEqual([]);
+    expect(second.skipped.map((f: string) => path.basename(f)).sort()).toEqual(['gray.png', 'one.png']);
+  });
+});

@@ -1,11 +1,13 @@
-/** `sr upscale`: one image in, one upscaled image out (written atomically). */
+/** `sr upscale`: an image (or a folder of them) in, upscaled images out, each written atomically. */
+import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
 import { initBackend } from '../../backend';
-import { UsageError } from '../../errors';
-import { formatFromPath, readImage, writeImage } from '../../image/io';
-import { loadUpscaler, upscaleImage } from '../../infer';
-import { notice, outputMode, style } from '../output';
+import { listImages } from '../../data/datasets';
+import { SrError, UsageError } from '../../errors';
+import { formatFromPath, readImage, writeImage, type Image } from '../../image/io';
+import { loadUpscaler, upscaleImage, type Upscaler } from '../../infer';
+import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
 import { backendOptions, parseScale, parseTile } from '../shared';
 import { DEFAULT_TILE_PAD, tiledUpscaler } from '../../infer/tile';
 
@@ -17,6 +19,9 @@ interface UpscaleCliOptions {
   json?: boolean;
   tile: number;
   tilePad: number;
+  pattern?: string;
+  suffix?: string;
+  skipExisting?: boolean;
 }
 
 export function defaultOutputPath(input: string, scale: number): string {
@@ -30,46 +35,109 @@ function parseQuality(value: string): number {
   return q;
 }
 
+/** A shell-style name pattern (`*`, `?`) as a regular expression over file names. */
+export function patternToRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+interface Written {
+  input: string;
+  output: string;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+  seconds: number;
+}
+
+async function upscaleFile(input: string, output: string, upscaler: Upscaler, quality?: number, decoded?: Image): Promise<Written> {
+  const started = Date.now();
+  const image = decoded ?? (await readImage(input));
+  const result = await upscaleImage(image, upscaler);
+  await writeImage(output, result, { format: formatFromPath(output), quality });
+  const { width, height, channels, bitDepth } = result;
+  return { input, output, width, height, channels, bitDepth, seconds: (Date.now() - started) / 1000 };
+}
+
+/** `sr upscale DIR -o OUTDIR`: every matching image, past failures, with a summary at the end. */
+async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Upscaler, mode: OutputMode): Promise<void> {
+  const outDir = opts.output ?? `${dir.replace(/[\\/]+$/, '')}_x${upscaler.scale}`;
+  if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new UsageError(`${outDir} is a file; with a folder as input, -o names a folder`);
+  fs.mkdirSync(outDir, { recursive: true });
+  const match = opts.pattern ? patternToRegExp(opts.pattern) : undefined;
+  const files = listImages(dir).filter((f) => !match || match.test(path.basename(f)));
+  if (files.length === 0) throw new UsageError(`${dir}: no images${opts.pattern ? ` matching '${opts.pattern}'` : ''}`);
+  const suffix = opts.suffix ?? '';
+  const written: Written[] = [];
+  const skipped: string[] = [];
+  const failed: { input: string; error: string }[] = [];
+  const bar = progressBar(mode, 'upscale', '{file}');
+  bar.start(files.length, { file: '' });
+  for (const input of files) {
+    const ext = path.extname(input);
+    const output = path.join(outDir, `${path.basename(input, ext)}${suffix}${ext.toLowerCase() === '.png' || !isWritable(ext) ? '.png' : ext}`);
+    bar.increment({ file: path.basename(input) });
+    if (opts.skipExisting && fs.existsSync(output)) {
+      skipped.push(input);
+      continue;
+    }
+    try {
+      written.push(await upscaleFile(input, output, upscaler, opts.quality));
+    } catch (err) {
+      if (!(err instanceof SrError)) throw err;
+      failed.push({ input, error: err.message });
+    }
+  }
+  bar.stop();
+  if (opts.json) process.stdout.write(JSON.stringify({ model: upscaler.name, scale: upscaler.scale, outDir, written, skipped, failed }) + '\n');
+  else {
+    notice(mode, `${style.ok('wrote')} ${written.length} image(s) to ${outDir}` + (skipped.length ? `, skipped ${skipped.length} existing` : ''));
+    for (const f of failed) notice(mode, style.err(`failed: ${f.error}`));
+  }
+  if (failed.length) throw new SrError(`${failed.length} of ${files.length} image(s) failed`);
+}
+
+function isWritable(ext: string): boolean {
+  try {
+    formatFromPath(`x${ext}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('upscale')
-    .description('upscale an image')
-    .argument('<input>', 'image file (PNG, JPEG, WebP, TIFF)')
-    .option('-o, --output <file>', 'output file; format from its extension (default: <input>_x<scale>.png)')
+    .description('upscale an image, or every image in a folder')
+    .argument('<input>', 'image file (PNG, JPEG, WebP, TIFF) or a folder of them')
+    .option('-o, --output <path>', 'output file (format from its extension; default <input>_x<scale>.png), or folder for a folder input (default <input>_x<scale>)')
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .option('--quality <q>', 'JPEG/WebP quality 1-100', parseQuality)
     .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
+    .option('--pattern <glob>', "folder input: only names matching this pattern (e.g. '*.jpg')")
+    .option('--suffix <text>', 'folder input: added to each output name before its extension', '')
+    .option('--skip-existing', 'folder input: leave images whose output already exists')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, opts: UpscaleCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
-      // A bad output extension fails before any work (the default output is always .png).
-      const format = opts.output ? formatFromPath(opts.output) : 'png';
-      const image = await readImage(input);
+      const folder = fs.existsSync(input) && fs.statSync(input).isDirectory();
+      // A bad output extension or a bad image fails before any model is loaded.
+      if (!folder && opts.output) formatFromPath(opts.output);
+      const image = folder ? undefined : await readImage(input);
       await initBackend(backendOptions(cmd));
       const upscaler = tiledUpscaler(await loadUpscaler({ model: opts.model, scale: opts.scale }), { tile: opts.tile, pad: opts.tilePad });
-      const output = opts.output ?? defaultOutputPath(input, upscaler.scale);
-      const started = Date.now();
-      let result;
       try {
-        result = await upscaleImage(image, upscaler);
+        if (folder) return await upscaleFolder(input, opts, upscaler, mode);
+        const output = opts.output ?? defaultOutputPath(input, upscaler.scale);
+        const w = await upscaleFile(input, output, upscaler, opts.quality, image);
+        if (opts.json) process.stdout.write(JSON.stringify({ ...w, model: upscaler.name, scale: upscaler.scale }) + '\n');
+        else notice(mode, `${style.ok('wrote')} ${output} (${w.width}x${w.height}, ${upscaler.name} x${upscaler.scale}, ${w.seconds.toFixed(1)} s)`);
       } finally {
         upscaler.dispose();
       }
-      await writeImage(output, result, { format, quality: opts.quality });
-      const summary = {
-        input,
-        output,
-        model: upscaler.name,
-        scale: upscaler.scale,
-        width: result.width,
-        height: result.height,
-        channels: result.channels,
-        bitDepth: result.bitDepth,
-        seconds: (Date.now() - started) / 1000,
-      };
-      if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
-      else notice(mode, `${style.ok('wrote')} ${output} (${result.width}x${result.height}, ${upscaler.name} x${upscaler.scale}, ${summary.seconds.toFixed(1)} s)`);
     });
 }
