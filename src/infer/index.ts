@@ -108,13 +108,22 @@ export async function loadUpscaler(request: UpscalerRequest): Promise<Upscaler> 
 
 /**
  * Upscales a whole decoded image: colour through the upscaler, alpha (if any) by bicubic,
- * gray stays gray, bit depth is kept.
+ * gray stays gray, bit depth is kept. With `outscale`, the model's result is resized (MATLAB
+ * bicubic) to round(size * outscale), for scales the model was not trained for.
  */
-export async function upscaleImage(image: Image, upscaler: Upscaler): Promise<Image> {
+export async function upscaleImage(image: Image, upscaler: Upscaler, options: { outscale?: number } = {}): Promise<Image> {
   const { color, alpha, bitDepth } = splitImage(image);
+  const factor = options.outscale ?? upscaler.scale;
+  const [outH, outW] = [Math.max(1, Math.round(image.height * factor)), Math.max(1, Math.round(image.width * factor))];
+  const toOutput = (t: tf.Tensor3D) => {
+    if (t.shape[0] === outH && t.shape[1] === outW) return t;
+    const resized = imresize(t, factor / upscaler.scale, { outHeight: outH, outWidth: outW });
+    t.dispose();
+    return resized;
+  };
   try {
-    const sr = await upscaler.upscale(color);
-    const alphaSr = alpha ? (tf.tidy(() => tf.clipByValue(imresize(alpha, upscaler.scale), 0, 1)) as tf.Tensor3D) : undefined;
+    const sr = toOutput(await upscaler.upscale(color));
+    const alphaSr = alpha ? (tf.tidy(() => tf.clipByValue(imresize(alpha, factor, { outHeight: outH, outWidth: outW }), 0, 1)) as tf.Tensor3D) : undefined;
     try {
       return await tensorsToImage(sr, alphaSr, bitDepth);
     } finally {

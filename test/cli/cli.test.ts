@@ -56,6 +56,14 @@ describe('sr upscale', () => {
     expect(maxDiff).toBeLessThanOrEqual(1);
   });
 
+  it('--outscale resizes the model result to any final scale; --ensemble runs', async () => {
+    const out = path.join(dir, 'out35.png');
+    const run = await runSr(['upscale', rgba, '-o', out, '--scale', '4', '--outscale', '3.5', '--ensemble', '--json']);
+    expect(run.code).toBe(0);
+    const img = await readImage(out);
+    expect([img.width, img.height, img.channels]).toEqual([84, 70, 4]);
+  });
+
   it('writes <name>_x<scale>.png beside the input by default', async () => {
     const run = await runSr(['upscale', rgb, '--scale', '2']);
     expect(run.code).toBe(0);

@@ -5,13 +5,13 @@ import { Option } from 'commander';
 import { initBackend } from '../../backend';
 import { resolveDataset } from '../../data/datasets';
 import { UsageError } from '../../errors';
-import { loadUpscaler } from '../../infer';
 import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
 import { evaluate, type EvalResult } from '../../metrics/evaluate';
 import { writeFileAtomic } from '../../util/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
 import { backendOptions, parseScale, parseTile } from '../shared';
-import { DEFAULT_TILE_PAD, tiledUpscaler } from '../../infer/tile';
+import { DEFAULT_TILE_PAD } from '../../infer/tile';
+import { buildUpscaler } from './upscale';
 
 interface EvalCliOptions {
   dataset: string;
@@ -21,6 +21,7 @@ interface EvalCliOptions {
   json?: boolean;
   tile: number;
   tilePad: number;
+  ensemble?: boolean;
   csv?: string;
   saveImages?: string;
 }
@@ -48,6 +49,7 @@ export function register(program: Command): void {
     .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
     .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
+    .option('--ensemble', 'average the 8 flips/rotations (self-ensemble)')
     .option('--json', 'print one JSON object on stdout')
     .option('--csv <file>', 'also write per-image scores as CSV')
     .option('--save-images <dir>', 'write the super-resolved images as PNG')
@@ -57,7 +59,7 @@ export function register(program: Command): void {
       if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
       const info = await initBackend(backendOptions(cmd));
       notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s)`));
-      const upscaler = tiledUpscaler(await loadUpscaler({ model: opts.model, scale: opts.scale }), { tile: opts.tile, pad: opts.tilePad });
+      const upscaler = await buildUpscaler(opts);
       if (opts.saveImages) fs.mkdirSync(opts.saveImages, { recursive: true });
       const bar = progressBar(mode, 'eval', '{image}');
       bar.start(dataset.images.length, { image: '' });
