@@ -172,16 +172,34 @@ function sizeText(spec: DatasetSpec): string {
   return (spec.archiveSize.approximate ? '~' : '') + humanBytes(spec.archiveSize.bytes);
 }
 
-async function downloadDataset(spec: DatasetSpec, opts: DownloadOptions, cmd: Command): Promise<void> {
+/** What every download shares: options, a progress bar, Ctrl-C cancelling cleanly. */
+interface SharedInstallOptions {
+  root: string;
+  force?: boolean;
+  url?: string;
+  sha256?: string;
+  insecureSkipChecksum?: boolean;
+  timeoutMs?: number;
+  signal: AbortSignal;
+  onDownloadProgress: (received: number, total: number | undefined) => void;
+}
+
+async function withDownloadUi<R>(
+  name: string,
+  url: string,
+  opts: DownloadOptions,
+  cmd: Command,
+  afterDownload: string,
+  install: (shared: SharedInstallOptions, onStage: (stage: string) => void) => Promise<R>,
+): Promise<{ result: R; mode: OutputMode }> {
   checkDownloadOptions(opts);
   const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals<GlobalOptions>().verbose });
-  const bar = progressBar(mode, spec.name, '{size}');
+  const bar = progressBar(mode, name, '{size}');
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
   process.once('SIGINT', onInterrupt);
-  let result: InstallResult;
   try {
-    result = await installDataset(spec, {
+    const shared: SharedInstallOptions = {
       root: datasetsRoot(),
       force: opts.force,
       url: opts.url,
@@ -190,48 +208,30 @@ async function downloadDataset(spec: DatasetSpec, opts: DownloadOptions, cmd: Co
       timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
       signal: cancel.signal,
       onDownloadProgress: downloadProgress(bar),
-      // Stage lines only at a terminal: piped, stderr carries nothing but the one-line error, if any.
-      onStage: (stage) => {
-        if (stage === 'extract') bar.stop();
-        const what = stage === 'download' ? `downloading ${opts.url ?? spec.url}` : 'extracting HR images';
-        if (mode.interactive) notice(mode, `${spec.name}: ${what}`);
-      },
-    });
+    };
+    // Stage lines only at a terminal: piped, stderr carries nothing but the one-line error, if any.
+    const onStage = (stage: string) => {
+      if (stage !== 'download') bar.stop();
+      if (mode.interactive) notice(mode, `${name}: ${stage === 'download' ? `downloading ${opts.url ?? url}` : afterDownload}`);
+    };
+    return { result: await install(shared, onStage), mode };
   } finally {
     bar.stop();
     process.removeListener('SIGINT', onInterrupt);
   }
+}
+
+async function downloadDataset(spec: DatasetSpec, opts: DownloadOptions, cmd: Command): Promise<void> {
+  const { result, mode } = await withDownloadUi(spec.name, spec.url, opts, cmd, 'extracting HR images', (shared, onStage) =>
+    installDataset(spec, { ...shared, onStage }),
+  );
   reportInstalled(result, mode);
 }
 
 async function downloadWeights(spec: WeightsSpec, opts: DownloadOptions, cmd: Command): Promise<void> {
-  checkDownloadOptions(opts);
-  const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals<GlobalOptions>().verbose });
-  const bar = progressBar(mode, spec.name, '{size}');
-  const cancel = new AbortController();
-  const onInterrupt = () => cancel.abort();
-  process.once('SIGINT', onInterrupt);
-  let result: WeightsInstallResult;
-  try {
-    result = await installWeights(spec, {
-      root: datasetsRoot(),
-      force: opts.force,
-      url: opts.url,
-      sha256: opts.sha256,
-      insecureSkipChecksum: opts.insecureSkipChecksum,
-      timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
-      signal: cancel.signal,
-      onDownloadProgress: downloadProgress(bar),
-      onStage: (stage) => {
-        if (stage === 'verify') bar.stop();
-        const what = stage === 'download' ? `downloading ${opts.url ?? spec.url}` : 'checking the weights file';
-        if (mode.interactive) notice(mode, `${spec.name}: ${what}`);
-      },
-    });
-  } finally {
-    bar.stop();
-    process.removeListener('SIGINT', onInterrupt);
-  }
+  const { result, mode } = await withDownloadUi(spec.name, spec.url, opts, cmd, 'checking the weights file', (shared, onStage) =>
+    installWeights(spec, { ...shared, onStage }),
+  );
   reportWeightsInstalled(result, mode);
 }
 
