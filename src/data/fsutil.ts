@@ -1,5 +1,6 @@
 /** Small file-system helpers shared by the downloader, the zip extractor and the dataset installer. */
 import * as fs from 'fs';
+import * as path from 'path';
 import { createHash } from 'crypto';
 import { pipeline } from 'stream/promises';
 
@@ -43,4 +44,32 @@ export function humanBytes(bytes: number): string {
     unit++;
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Renames a staged folder onto its target. A complete older copy (--force) is moved aside first
+ * and deleted after; were we killed in between, the target would lack its completion marker, which
+ * reads as "absent", never as half an install.
+ */
+export async function moveIntoPlace(staging: string, target: string, name: string, root: string): Promise<void> {
+  let previous: string | undefined;
+  if (fs.existsSync(target)) {
+    previous = path.join(root, `${tempPrefix(name)}old-${process.pid}-${Date.now()}`);
+    await fs.promises.rename(target, previous);
+  }
+  await fs.promises.rename(staging, target);
+  if (previous) await removePath(previous);
+}
+
+/** Names of staging and set-aside folders for an install of `name`, beside its target. */
+export function tempPrefix(name: string): string {
+  return `.sr-tmp-${name}-`;
+}
+
+/** Staging folders from runs that were killed; a .part download is kept for resuming. */
+export async function removeLeftovers(root: string, name: string): Promise<void> {
+  const prefix = tempPrefix(name);
+  for (const entry of await fs.promises.readdir(root)) {
+    if (entry.startsWith(prefix)) await removePath(path.join(root, entry));
+  }
 }

@@ -11,7 +11,7 @@ import { SrError } from '../errors';
 import { writeFileAtomic } from '../util/atomic';
 import { extractZip, type ExtractLimits } from './archive';
 import { downloadFile } from './download';
-import { removePath, sha256File } from './fsutil';
+import { moveIntoPlace, removeLeftovers, removePath, sha256File, tempPrefix } from './fsutil';
 import type { DatasetSpec } from './datasets/types';
 
 export const MARKER_FILE = '.sr-complete.json';
@@ -163,32 +163,6 @@ async function extractHrImages(spec: DatasetSpec, archive: string, hrDir: string
   return files.length;
 }
 
-/**
- * Renames the staged folder onto the target. A complete older copy (--force) is moved aside first
- * and deleted after; were we killed in between, the target would lack its marker, which reads as
- * "absent", never as half a dataset.
- */
-async function moveIntoPlace(staging: string, target: string, name: string, root: string): Promise<void> {
-  let previous: string | undefined;
-  if (fs.existsSync(target)) {
-    previous = path.join(root, `${tempPrefix(name)}old-${process.pid}-${Date.now()}`);
-    await fs.promises.rename(target, previous);
-  }
-  await fs.promises.rename(staging, target);
-  if (previous) await removePath(previous);
-}
-
-function tempPrefix(name: string): string {
-  return `.sr-tmp-${name}-`;
-}
-
-/** Staging folders from runs that were killed; the .part download is kept for resuming. */
-async function removeLeftovers(root: string, name: string): Promise<void> {
-  const prefix = tempPrefix(name);
-  for (const entry of await fs.promises.readdir(root)) {
-    if (entry.startsWith(prefix)) await removePath(path.join(root, entry));
-  }
-}
 
 function resultFor(spec: DatasetSpec, dir: string, marker: CompletionMarker, alreadyPresent: boolean): InstallResult {
   return { name: spec.name, dir, hrDir: path.join(dir, HR_FOLDER), alreadyPresent, marker };

@@ -20,7 +20,7 @@ import { readKerasWeights } from '../models/keras-h5';
 import { KERAS_VGG19_NOTOP_FILE, VGG19_CONV_LAYERS, checkVgg19Weights } from '../models/vgg';
 import { writeFileAtomic } from '../util/atomic';
 import { downloadFile } from './download';
-import { removePath, sha256File } from './fsutil';
+import { moveIntoPlace, removeLeftovers, removePath, sha256File, tempPrefix } from './fsutil';
 import { MARKER_FILE, type ChecksumTrust } from './install';
 
 /** What a downloaded weights file turned out to hold, recorded in the marker. */
@@ -225,27 +225,6 @@ async function fetchFile(spec: WeightsSpec, url: string, sha256: string | undefi
   return { path: result.path, sha256: result.sha256 };
 }
 
-/** Renames the staged folder onto the target; an older complete copy (--force) is moved aside, then deleted. */
-async function moveIntoPlace(staging: string, target: string, name: string, root: string): Promise<void> {
-  let previous: string | undefined;
-  if (fs.existsSync(target)) {
-    previous = path.join(root, `${tempPrefix(name)}old-${process.pid}-${Date.now()}`);
-    await fs.promises.rename(target, previous);
-  }
-  await fs.promises.rename(staging, target);
-  if (previous) await removePath(previous);
-}
-
-function tempPrefix(name: string): string {
-  return `.sr-tmp-${name}-`;
-}
-
-async function removeLeftovers(root: string, name: string): Promise<void> {
-  const prefix = tempPrefix(name);
-  for (const entry of await fs.promises.readdir(root)) {
-    if (entry.startsWith(prefix)) await removePath(path.join(root, entry));
-  }
-}
 
 async function md5File(file: string): Promise<string> {
   const hash = createHash('md5');
