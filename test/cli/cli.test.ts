@@ -64,6 +64,12 @@ describe('sr upscale', () => {
     expect([img.width, img.height, img.channels]).toEqual([84, 70, 4]);
   });
 
+  it('--format overrides the extension', async () => {
+    const out = path.join(dir, 'as-webp.png');
+    expect((await runSr(['upscale', rgb, '-o', out, '--scale', '2', '--format', 'webp'])).code).toBe(0);
+    expect(fs.readFileSync(out).subarray(8, 12).toString('latin1')).toBe('WEBP');
+  });
+
   it('writes <name>_x<scale>.png beside the input by default', async () => {
     const run = await runSr(['upscale', rgb, '--scale', '2']);
     expect(run.code).toBe(0);

@@ -1,16 +1,18 @@
 /** `sr upscale`: an image (or a folder of them) in, upscaled images out, each written atomically. */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { initBackend } from '../../backend';
 import { listImages } from '../../data/datasets';
 import { SrError, UsageError } from '../../errors';
-import { formatFromPath, readImage, writeImage, type Image } from '../../image/io';
+import { formatFromPath, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
 import { loadUpscaler, upscaleImage, type Upscaler } from '../../infer';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
 import { backendOptions, parseScale, parseTile } from '../shared';
 import { ensembleUpscaler } from '../../infer/ensemble';
 import { DEFAULT_TILE_PAD, tiledUpscaler } from '../../infer/tile';
+
+const FORMAT_EXTENSIONS: Record<WritableFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
 interface UpscaleCliOptions {
   output?: string;
@@ -25,6 +27,7 @@ interface UpscaleCliOptions {
   skipExisting?: boolean;
   ensemble?: boolean;
   outscale?: number;
+  format?: WritableFormat;
 }
 
 export function defaultOutputPath(input: string, scale: number): string {
@@ -57,13 +60,14 @@ interface Written {
 interface FileOptions {
   quality?: number;
   outscale?: number;
+  format?: WritableFormat;
 }
 
 async function upscaleFile(input: string, output: string, upscaler: Upscaler, options: FileOptions, decoded?: Image): Promise<Written> {
   const started = Date.now();
   const image = decoded ?? (await readImage(input));
   const result = await upscaleImage(image, upscaler, { outscale: options.outscale });
-  await writeImage(output, result, { format: formatFromPath(output), quality: options.quality });
+  await writeImage(output, result, { format: options.format ?? formatFromPath(output), quality: options.quality });
   const { width, height, channels, bitDepth } = result;
   return { input, output, width, height, channels, bitDepth, seconds: (Date.now() - started) / 1000 };
 }
@@ -84,7 +88,8 @@ async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Ups
   bar.start(files.length, { file: '' });
   for (const input of files) {
     const ext = path.extname(input);
-    const output = path.join(outDir, `${path.basename(input, ext)}${suffix}${ext.toLowerCase() === '.png' || !isWritable(ext) ? '.png' : ext}`);
+    const outExt = opts.format ? FORMAT_EXTENSIONS[opts.format] : isWritable(ext) ? ext : '.png';
+    const output = path.join(outDir, `${path.basename(input, ext)}${suffix}${outExt}`);
     bar.increment({ file: path.basename(input) });
     if (opts.skipExisting && fs.existsSync(output)) {
       skipped.push(input);
@@ -138,6 +143,7 @@ export function register(program: Command): void {
     .option('--quality <q>', 'JPEG/WebP quality 1-100', parseQuality)
     .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
+    .addOption(new Option('--format <format>', 'output format, whatever the extension').choices([...WRITABLE_FORMATS]))
     .option('--outscale <f>', 'final scale: the model runs at its own, bicubic does the rest (e.g. 3.5)', parseOutscale)
     .option('--ensemble', 'average the 8 flips/rotations (self-ensemble; 8x slower, sharper)')
     .option('--pattern <glob>', "folder input: only names matching this pattern (e.g. '*.jpg')")
@@ -148,13 +154,13 @@ export function register(program: Command): void {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       const folder = fs.existsSync(input) && fs.statSync(input).isDirectory();
       // A bad output extension or a bad image fails before any model is loaded.
-      if (!folder && opts.output) formatFromPath(opts.output);
+      if (!folder && opts.output && !opts.format) formatFromPath(opts.output);
       const image = folder ? undefined : await readImage(input);
       await initBackend(backendOptions(cmd));
       const upscaler = await buildUpscaler(opts);
       try {
         if (folder) return await upscaleFolder(input, opts, upscaler, mode);
-        const output = opts.output ?? defaultOutputPath(input, upscaler.scale);
+        const output = opts.output ?? defaultOutputPath(input, upscaler.scale).replace(/\.png$/, opts.format ? FORMAT_EXTENSIONS[opts.format] : '.png');
         const w = await upscaleFile(input, output, upscaler, opts, image);
         if (opts.json) process.stdout.write(JSON.stringify({ ...w, model: upscaler.name, scale: upscaler.scale }) + '\n');
         else notice(mode, `${style.ok('wrote')} ${output} (${w.width}x${w.height}, ${upscaler.name} x${upscaler.scale}, ${w.seconds.toFixed(1)} s)`);
