@@ -31,23 +31,27 @@ export interface CompletionMarker {
   imageCount: number;
 }
 
-export interface InstallOptions {
-  /** Folder holding every dataset (see datasetsRoot()). */
+/** What installing anything downloaded (a dataset, a weights file) takes. */
+export interface DownloadInstallOptions<Stage extends string> {
+  /** Folder holding every dataset and weights file (see datasetsRoot()). */
   root: string;
   /** Download again even if complete; the old copy stays until the new one is ready. */
   force?: boolean;
-  /** A mirror to fetch from instead of spec.url. */
+  /** A mirror to fetch from instead of the registry's URL. */
   url?: string;
-  /** SHA-256 to check instead of (or, for sets without one, in place of) the published one. */
+  /** SHA-256 to check instead of (or, for files without one, in place of) the published one. */
   sha256?: string;
   /** Install without any checksum; only honoured when asked for explicitly. */
   insecureSkipChecksum?: boolean;
   onDownloadProgress?: (received: number, total: number | undefined) => void;
-  onStage?: (stage: 'download' | 'extract') => void;
+  onStage?: (stage: Stage) => void;
   signal?: AbortSignal;
   timeoutMs?: number;
   retries?: number;
   retryDelayMs?: number;
+}
+
+export interface InstallOptions extends DownloadInstallOptions<'download' | 'extract'> {
   limits?: Partial<ExtractLimits>;
 }
 

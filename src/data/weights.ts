@@ -21,7 +21,7 @@ import { KERAS_VGG19_NOTOP_FILE, VGG19_CONV_LAYERS, checkVgg19Weights } from '..
 import { writeFileAtomic } from '../util/atomic';
 import { downloadFile } from './download';
 import { moveIntoPlace, removeLeftovers, removePath, sha256File, tempPrefix } from './fsutil';
-import { MARKER_FILE, type ChecksumTrust } from './install';
+import { MARKER_FILE, type ChecksumTrust, type DownloadInstallOptions } from './install';
 
 /** What a downloaded weights file turned out to hold, recorded in the marker. */
 export interface WeightsSummary {
@@ -122,20 +122,7 @@ export function readWeightsMarker(dir: string): WeightsMarker | null {
   }
 }
 
-export interface WeightsInstallOptions {
-  /** The datasets root (see datasetsRoot()). */
-  root: string;
-  force?: boolean;
-  url?: string;
-  sha256?: string;
-  insecureSkipChecksum?: boolean;
-  onDownloadProgress?: (received: number, total: number | undefined) => void;
-  onStage?: (stage: 'download' | 'verify') => void;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  retries?: number;
-  retryDelayMs?: number;
-}
+export type WeightsInstallOptions = DownloadInstallOptions<'download' | 'verify'>;
 
 export interface WeightsInstallResult {
   name: string;

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors';
 import { DATASETS, datasetStatus, datasetsRoot, findDataset, type DatasetSpec, type DatasetStatus } from '../../data/datasets';
 import { humanBytes } from '../../data/fsutil';
-import { installDataset, type InstallResult } from '../../data/install';
+import { installDataset, type DownloadInstallOptions, type InstallResult } from '../../data/install';
 import { WEIGHTS, findWeights, installWeights, weightsStatus, type WeightsInstallResult, type WeightsSpec, type WeightsStatus } from '../../data/weights';
 import { formatTable, notice, outputMode, progressBar, style, type OutputMode, type Progress } from '../output';
 import type { GlobalOptions } from '../main';
@@ -173,16 +173,7 @@ function sizeText(spec: DatasetSpec): string {
 }
 
 /** What every download shares: options, a progress bar, Ctrl-C cancelling cleanly. */
-interface SharedInstallOptions {
-  root: string;
-  force?: boolean;
-  url?: string;
-  sha256?: string;
-  insecureSkipChecksum?: boolean;
-  timeoutMs?: number;
-  signal: AbortSignal;
-  onDownloadProgress: (received: number, total: number | undefined) => void;
-}
+type SharedInstallOptions = Omit<DownloadInstallOptions<string>, 'onStage'>;
 
 async function withDownloadUi<R>(
   name: string,
