@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { initBackend } from '../../backend';
 import { listImages } from '../../data/datasets';
 import { SrError, UsageError } from '../../errors';
-import { formatFromPath, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
+import { formatFromPath, isImageFile, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
 import { loadUpscaler, upscaleImage, type Upscaler } from '../../infer';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
 import { backendOptions, parseScale, parseTile } from '../shared';
@@ -74,6 +74,11 @@ async function upscaleFile(input: string, output: string, upscaler: Upscaler, op
 
 /** `sr upscale DIR -o OUTDIR`: every matching image, past failures, with a summary at the end. */
 async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Upscaler, mode: OutputMode): Promise<void> {
+  // A folder where a file was expected (e.g. `sr upscale shots.png -o big.png` with shots.png a
+  // directory) is named as such rather than quietly turned into a folder of outputs.
+  if (opts.output && isImageFile(opts.output)) {
+    throw new SrError(`${dir}: is a directory, but -o ${opts.output} names an image file (for a folder, -o names the output folder)`);
+  }
   const outDir = opts.output ?? `${dir.replace(/[\\/]+$/, '')}_x${upscaler.scale}`;
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new UsageError(`${outDir} is a file; with a folder as input, -o names a folder`);
   fs.mkdirSync(outDir, { recursive: true });
