@@ -73,3 +73,13 @@ export async function removeLeftovers(root: string, name: string): Promise<void>
     if (entry.startsWith(prefix)) await removePath(path.join(root, entry));
   }
 }
+
+/**
+ * Before an install: the root exists, staging folders of killed runs are gone, and an incomplete
+ * target (no completion marker) is removed; a complete one stays until its replacement is ready.
+ */
+export async function prepareInstall(root: string, name: string, target: string, complete: boolean): Promise<void> {
+  await fs.promises.mkdir(root, { recursive: true });
+  await removeLeftovers(root, name);
+  if (!complete) await removePath(target);
+}

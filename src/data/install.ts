@@ -11,7 +11,7 @@ import { SrError } from '../errors';
 import { writeFileAtomic } from '../util/atomic';
 import { extractZip, type ExtractLimits } from './archive';
 import { downloadFile } from './download';
-import { moveIntoPlace, removeLeftovers, removePath, sha256File, tempPrefix } from './fsutil';
+import { moveIntoPlace, prepareInstall, removePath, sha256File, tempPrefix } from './fsutil';
 import type { DatasetSpec } from './datasets/types';
 
 export const MARKER_FILE = '.sr-complete.json';
@@ -85,9 +85,7 @@ export async function installDataset(spec: DatasetSpec, opts: InstallOptions): P
 
   const checksum = chooseChecksum(spec, opts);
   const url = opts.url ?? spec.url;
-  await fs.promises.mkdir(opts.root, { recursive: true });
-  await removeLeftovers(opts.root, spec.name);
-  if (!existing) await removePath(target);
+  await prepareInstall(opts.root, spec.name, target, Boolean(existing));
 
   opts.onStage?.('download');
   const archive = await fetchArchive(spec, url, checksum.sha256, opts);

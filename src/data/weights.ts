@@ -20,7 +20,7 @@ import { readKerasWeights } from '../models/keras-h5';
 import { KERAS_VGG19_NOTOP_FILE, VGG19_CONV_LAYERS, checkVgg19Weights } from '../models/vgg';
 import { writeFileAtomic } from '../util/atomic';
 import { downloadFile } from './download';
-import { moveIntoPlace, removeLeftovers, removePath, sha256File, tempPrefix } from './fsutil';
+import { moveIntoPlace, prepareInstall, removePath, sha256File, tempPrefix } from './fsutil';
 import { MARKER_FILE, type ChecksumTrust, type DownloadInstallOptions } from './install';
 
 /** What a downloaded weights file turned out to hold, recorded in the marker. */
@@ -139,9 +139,7 @@ export async function installWeights(spec: WeightsSpec, opts: WeightsInstallOpti
 
   const checksum = chooseChecksum(spec, opts);
   const url = opts.url ?? spec.url;
-  await fs.promises.mkdir(opts.root, { recursive: true });
-  await removeLeftovers(opts.root, spec.name);
-  if (!existing) await removePath(target);
+  await prepareInstall(opts.root, spec.name, target, Boolean(existing));
 
   opts.onStage?.('download');
   const downloaded = await fetchFile(spec, url, checksum.sha256, opts);

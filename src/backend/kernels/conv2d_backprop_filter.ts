@@ -10,8 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { replacingKernel } from './registry';
-import { ConvAxis, convAxes, filterGradPadding, reversedFilterGradPadding } from './conv_geometry';
-import { as4D, inputTensor, nchwToNhwc, paddedConv } from './kernel_util';
+import { ConvAxis, filterGradPadding, reversedFilterGradPadding } from './conv_geometry';
+import { as4D, gradientAxes, inputTensor, nchwToNhwc, paddedConv } from './kernel_util';
 
 const NAME = tf.Conv2DBackpropFilter;
 
@@ -78,18 +78,7 @@ function conv2dBackpropFilter({ inputs, attrs }: Parameters<tf.KernelFunc>[0]): 
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const x = as4D(inputTensor(inputs, 'x', NAME), NAME);
   const dy = as4D(inputTensor(inputs, 'dy', NAME), NAME);
-  const nchw = dataFormat === 'NCHW';
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape,
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    nchw ? 'channelsFirst' : 'channelsLast',
-  );
-  const { rows, cols } = convAxes(info, nchw ? dy.shape[2] : dy.shape[1], nchw ? dy.shape[3] : dy.shape[2]);
+  const { rows, cols, nchw } = gradientAxes(x.shape, filterShape, { strides, pad, dataFormat, dimRoundingMode }, dy.shape);
   return tf.tidy(() =>
     nchw ? filterGradientNHWC(nchwToNhwc(x), nchwToNhwc(dy), rows, cols) : filterGradientNHWC(x, dy, rows, cols),
   );

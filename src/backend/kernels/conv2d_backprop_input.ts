@@ -12,9 +12,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { replacingKernel } from './registry';
-import { ConvAxis, PolyphaseAxis, convAxes, polyphaseAxis, polyphaseFilterIndex } from './conv_geometry';
+import { ConvAxis, PolyphaseAxis, polyphaseAxis, polyphaseFilterIndex } from './conv_geometry';
 import { interleaveBlocks } from './depth_to_space';
-import { as4D, inputTensor, nchwToNhwc, nhwcToNchw, paddedConv, shape4D } from './kernel_util';
+import { as4D, gradientAxes, inputTensor, nchwToNhwc, nhwcToNchw, paddedConv, shape4D } from './kernel_util';
 
 const NAME = tf.Conv2DBackpropInput;
 
@@ -83,18 +83,7 @@ function conv2dBackpropInput({ inputs, attrs }: Parameters<tf.KernelFunc>[0]): t
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const dy = as4D(inputTensor(inputs, 'dy', NAME), NAME);
   const filter = as4D(inputTensor(inputs, 'filter', NAME), NAME);
-  const nchw = dataFormat === 'NCHW';
-  const info = tf.backend_util.computeConv2DInfo(
-    shape4D(inputShape, NAME),
-    filter.shape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    nchw ? 'channelsFirst' : 'channelsLast',
-  );
-  const { rows, cols } = convAxes(info, nchw ? dy.shape[2] : dy.shape[1], nchw ? dy.shape[3] : dy.shape[2]);
+  const { rows, cols, nchw } = gradientAxes(shape4D(inputShape, NAME), filter.shape, { strides, pad, dataFormat, dimRoundingMode }, dy.shape);
   return tf.tidy(() => {
     if (!nchw) return inputGradientNHWC(dy, filter, rows, cols);
     return nhwcToNchw(inputGradientNHWC(nchwToNhwc(dy), filter, rows, cols));

@@ -7,7 +7,7 @@
  * and the result stays tracked exactly once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { AxisPadding, splitPadding } from './conv_geometry';
+import { AxisPadding, ConvAxis, convAxes, splitPadding } from './conv_geometry';
 
 /** A kernel's named input as a Tensor. Ops always pass Tensors; a bare TensorInfo would mean a caller we do not support. */
 export function inputTensor(inputs: tf.NamedTensorInfoMap, name: string, kernelName: string): tf.Tensor {
@@ -66,4 +66,36 @@ export function paddedConv(
     [0, 0],
   ];
   return tf.conv2d(cropped, filter, 1, explicit, 'NHWC', dilations);
+}
+
+/** Attributes both convolution-gradient kernels receive from tfjs. */
+export interface ConvGradientAttrs {
+  strides: tf.Conv2DBackpropInputAttrs['strides'];
+  pad: tf.Conv2DBackpropInputAttrs['pad'];
+  dataFormat: tf.Conv2DBackpropInputAttrs['dataFormat'];
+  dimRoundingMode?: tf.Conv2DBackpropInputAttrs['dimRoundingMode'];
+}
+
+/**
+ * The axes of the forward convolution behind a gradient kernel, from the forward input and filter
+ * shapes and dy (whose spatial sizes are taken as they are).
+ */
+export function gradientAxes(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: ConvGradientAttrs,
+  dyShape: number[],
+): { rows: ConvAxis; cols: ConvAxis; nchw: boolean } {
+  const nchw = attrs.dataFormat === 'NCHW';
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    nchw ? 'channelsFirst' : 'channelsLast',
+  );
+  return { ...convAxes(info, nchw ? dyShape[2] : dyShape[1], nchw ? dyShape[3] : dyShape[2]), nchw };
 }
