@@ -5,8 +5,8 @@ import type { z } from 'zod';
 import { SrError, UsageError } from '../errors';
 import { getModel, parseModelOptions } from '../models';
 
-export { supervisedConfigSchema } from './schema';
-export type { SupervisedConfig, SupervisedConfigInput } from './schema';
+export { srganConfigSchema, srganPhaseConfig, supervisedConfigSchema } from './schema';
+export type { GanOptions, SrganConfig, SrganPhase, SupervisedConfig, SupervisedConfigInput } from './schema';
 
 export function readYaml(file: string): unknown {
   let text: string;
@@ -48,9 +48,8 @@ function describeIssue(issue: z.ZodIssue, source: string): string {
  * came from in messages. The model's own options are validated too.
  */
 export function parseConfig<S extends z.ZodTypeAny>(schema: S, raw: unknown, source: string): z.infer<S> {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(describeIssue(parsed.error.issues[0], source));
-  const config = parsed.data as { model?: string; network?: unknown };
+  const data = checkSchema(schema, raw, source);
+  const config = data as { model?: string; network?: unknown };
   if (config.model) {
     const spec = getModel(config.model);
     try {
@@ -59,6 +58,13 @@ export function parseConfig<S extends z.ZodTypeAny>(schema: S, raw: unknown, sou
       throw new UsageError(`${source}: ${(err as Error).message}`);
     }
   }
+  return data;
+}
+
+/** Validates against a schema only, reporting the first problem by key name. */
+export function checkSchema<S extends z.ZodTypeAny>(schema: S, raw: unknown, source: string): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(describeIssue(parsed.error.issues[0], source));
   return parsed.data;
 }
 

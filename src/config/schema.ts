@@ -45,8 +45,35 @@ const trainSchema = z
     seed: z.number().int().default(1),
     /** What to do when the loss turns NaN or infinite. */
     on_nan: z.enum(['stop', 'skip']).default('stop'),
+    /** Write a PNG strip LR | bicubic | SR | HR of a fixed validation crop this often (default: at each validation). */
+    strip_every: z.number().int().min(1).optional(),
   })
   .strict();
+
+const discriminatorSchema = z
+  .object({
+    /** Channels of the first convolution (doubled every second one). */
+    width: z.number().int().positive().default(64),
+    /** Units of the hidden dense layer. */
+    dense: z.number().int().positive().default(1024),
+  })
+  .strict();
+
+/** What the adversarial phase adds to a generator's training: the SRGAN losses and the discriminator. */
+const ganOptionsSchema = z
+  .object({
+    /** VGG19 features after ReLU of block5_conv4 (vgg54), block2_conv2 (vgg22), or the pixel MSE. */
+    content_loss: z.enum(['vgg54', 'vgg22', 'mse']).default('vgg54'),
+    /** Weight of -log D(G(x)) next to the content loss (1e-3 in the paper). */
+    adversarial_weight: z.number().positive().default(1e-3),
+    /** VGG19 weights: a TensorFlow.js model folder or a Keras .h5 (default: what `sr data download vgg19` installed). */
+    vgg: z.string().min(1).optional(),
+    discriminator: discriminatorSchema.default({}),
+  })
+  .strict();
+
+export type GanOptions = z.infer<typeof ganOptionsSchema>;
+export const GAN_OPTION_KEYS = Object.keys(ganOptionsSchema.shape) as (keyof GanOptions)[];
 
 export const supervisedConfigSchema = z
   .object({
@@ -61,8 +88,44 @@ export const supervisedConfigSchema = z
     out: z.string().min(1).optional(),
     /** Start from the weights of this checkpoint (same architecture and options; any scale). */
     init: z.string().min(1).optional(),
+    /** Present for SRGAN's adversarial phase: the network is the generator. */
+    gan: ganOptionsSchema.optional(),
   })
   .strict();
 
 export type SupervisedConfig = z.infer<typeof supervisedConfigSchema>;
 export type SupervisedConfigInput = z.input<typeof supervisedConfigSchema>;
+
+/**
+ * configs/srgan-*.yaml: one file for both phases of SRGAN. `pretrain` trains the generator
+ * (SRResNet) with a pixel loss; `gan` continues it against the discriminator. Each phase runs as a
+ * supervised config of its own (see srganPhaseConfig), which is what its run folder records.
+ */
+export const srganConfigSchema = z
+  .object({
+    model: z.literal('srgan'),
+    scale: z.number().int().min(2).max(4),
+    /** Generator (SRResNet) options. */
+    network: z.record(z.string(), z.unknown()).default({}),
+    data: dataSchema,
+    pretrain: trainSchema,
+    gan: trainSchema.merge(ganOptionsSchema.omit({ discriminator: true })).strict(),
+    discriminator: discriminatorSchema.default({}),
+  })
+  .strict();
+
+export type SrganConfig = z.infer<typeof srganConfigSchema>;
+export type SrganPhase = 'pretrain' | 'gan';
+
+/** The supervised config one phase of an SRGAN config runs as (raw: overrides are applied after). */
+export function srganPhaseConfig(file: SrganConfig, phase: SrganPhase): Record<string, unknown> {
+  const base = { model: 'srresnet', scale: file.scale, network: file.network, data: file.data };
+  if (phase === 'pretrain') return { ...base, train: file.pretrain };
+  const train: Record<string, unknown> = {};
+  const gan: Record<string, unknown> = { discriminator: file.discriminator };
+  for (const [key, value] of Object.entries(file.gan)) {
+    if ((GAN_OPTION_KEYS as string[]).includes(key)) gan[key] = value;
+    else train[key] = value;
+  }
+  return { ...base, train, gan };
+}

@@ -1,12 +1,27 @@
 /**
- * One SRGAN step on a batch: first the discriminator learns to tell HR from the generator's
- * output, then the generator learns from the content loss plus the adversarial loss
- * (weight 1e-3 in the paper). Each update is applied only when its loss is finite.
+ * SRGAN's adversarial phase. One step on a batch: first the discriminator learns to tell HR from
+ * the generator's output, then the generator learns from the content loss plus the adversarial
+ * loss (weight 1e-3 in the paper). Each update is applied only when its loss is finite.
+ *
+ * The run (data, loop, checkpoints, resume) is run.ts's: the generator is the checkpoint's `model`
+ * (so inference loads a GAN checkpoint like any other), the discriminator sits beside it, and each
+ * network's Adam slots are saved under its role.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import type { GanOptions, SupervisedConfig } from '../config/schema';
+import { datasetsRoot } from '../data/datasets';
 import type { Batch } from '../data/patches';
+import { vgg19Weights, weightsStatus } from '../data/weights';
+import { SrError, UsageError } from '../errors';
 import { discriminatorLoss, generatorAdversarialLoss } from '../losses/adversarial';
-import type { ContentLoss } from '../losses/content';
+import { mseContentLoss, vggContentLoss, type ContentLoss } from '../losses/content';
+import { getModel } from '../models';
+import { buildDiscriminator } from '../models/discriminator';
+import { loadVggFeatures } from '../models/vgg';
+import type { LoadedCheckpoint } from './checkpoint';
+import { initialWeights, makeOptimizer, minimizeIfFinite, runTraining, trainableVariables, type TrainRunOptions, type TrainSummary, type TrainingTask } from './run';
 
 export interface GanNetworks {
   generator: tf.LayersModel;
@@ -26,40 +41,100 @@ export interface GanStepLosses {
   generator: number;
 }
 
-function applyIfFinite(optimizer: tf.Optimizer, vars: tf.Variable[], value: tf.Scalar, grads: tf.NamedTensorMap): number {
-  const v = value.dataSync()[0];
-  // In `vars` order: Adam matches its slots to variables by position.
-  if (Number.isFinite(v)) optimizer.applyGradients(vars.map((x) => ({ name: x.name, tensor: grads[x.name] })));
-  tf.dispose([value, ...Object.values(grads)]);
-  return v;
-}
-
 export function ganStep(n: GanNetworks, batch: Batch): GanStepLosses {
   const lr = tf.tensor4d(batch.input, batch.inputShape);
   const hr = tf.tensor4d(batch.target, batch.targetShape);
   try {
     // The discriminator sees a generator output it cannot change.
     const fake = tf.tidy(() => n.generator.apply(lr, { training: true }) as tf.Tensor4D);
-    const d = n.discriminatorOptimizer.computeGradients(
-      () => discriminatorLoss(n.discriminator.apply(hr, { training: true }) as tf.Tensor, n.discriminator.apply(fake, { training: true }) as tf.Tensor),
-      n.discriminatorVars,
+    const dLoss = minimizeIfFinite(n.discriminatorOptimizer, n.discriminatorVars, () =>
+      discriminatorLoss(n.discriminator.apply(hr, { training: true }) as tf.Tensor, n.discriminator.apply(fake, { training: true }) as tf.Tensor),
     );
     fake.dispose();
-    const dLoss = applyIfFinite(n.discriminatorOptimizer, n.discriminatorVars, d.value, d.grads);
 
     let content = 0;
     let adversarial = 0;
-    const g = n.generatorOptimizer.computeGradients(() => {
+    const gLoss = minimizeIfFinite(n.generatorOptimizer, n.generatorVars, () => {
       const sr = n.generator.apply(lr, { training: true }) as tf.Tensor4D;
       const c = n.content(sr, hr);
       const a = generatorAdversarialLoss(n.discriminator.apply(sr, { training: true }) as tf.Tensor);
       content = c.dataSync()[0];
       adversarial = a.dataSync()[0];
       return c.add(a.mul(n.adversarialWeight)) as tf.Scalar;
-    }, n.generatorVars);
-    const gLoss = applyIfFinite(n.generatorOptimizer, n.generatorVars, g.value, g.grads);
+    });
     return { discriminator: dLoss, content, adversarial, generator: gLoss };
   } finally {
     tf.dispose([lr, hr]);
   }
+}
+
+/** The VGG19 weights of the content loss: the config's, else those `sr data download vgg19` installed. */
+export function vggSource(options: GanOptions): string {
+  if (options.vgg) return options.vgg;
+  const installed = weightsStatus(vgg19Weights, datasetsRoot());
+  if (installed.marker) return installed.file;
+  throw new SrError(
+    `the ${options.content_loss} content loss needs VGG19 weights: run \`sr data download vgg19\`, or set gan.vgg in the config to a TensorFlow.js VGG19 folder or Keras .h5 file`,
+  );
+}
+
+async function contentLoss(options: GanOptions): Promise<{ loss: ContentLoss; features?: tf.LayersModel }> {
+  if (options.content_loss === 'mse') return { loss: mseContentLoss() };
+  const features = await loadVggFeatures(vggSource(options), options.content_loss);
+  return { loss: vggContentLoss(features), features };
+}
+
+async function ganTask(config: SupervisedConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
+  const options = config.gan!;
+  // Load VGG first: it is what most often is missing, and nothing has been built yet to clean up.
+  const content = await contentLoss(options);
+  let generator: tf.LayersModel;
+  let discriminator: tf.LayersModel;
+  if (resumed) {
+    generator = resumed.networks.model;
+    discriminator = resumed.networks.discriminator;
+  } else {
+    generator = getModel(config.model).build(config.network, config.scale, config.train.seed);
+    try {
+      await initialWeights(config, generator);
+    } catch (err) {
+      generator.dispose();
+      content.features?.dispose();
+      throw err;
+    }
+    const hrPatch = config.data.patch_size * config.scale;
+    discriminator = buildDiscriminator({ patch_size: hrPatch, ...options.discriminator }, config.train.seed);
+  }
+  const generatorOptimizer = makeOptimizer(config.train);
+  const discriminatorOptimizer = makeOptimizer(config.train);
+  const networks: GanNetworks = {
+    generator,
+    discriminator,
+    generatorVars: trainableVariables(generator),
+    discriminatorVars: trainableVariables(discriminator),
+    generatorOptimizer,
+    discriminatorOptimizer,
+    content: content.loss,
+    adversarialWeight: options.adversarial_weight,
+  };
+  return {
+    model: generator,
+    companions: { discriminator },
+    optimizers: { model: generatorOptimizer, discriminator: discriminatorOptimizer },
+    step: (batch) => {
+      const l = ganStep(networks, batch);
+      return { loss: l.generator, content: l.content, adversarial: l.adversarial, d_loss: l.discriminator };
+    },
+    dispose: () => content.features?.dispose(),
+  };
+}
+
+export const MISSING_INIT = 'the adversarial phase starts from a pre-trained generator: give --init <SRResNet checkpoint> (from --phase pretrain)';
+
+/** SRGAN's second phase: `config.gan` set, `config.init` the pre-trained generator (unless resuming). */
+export async function trainGan(options: TrainRunOptions): Promise<TrainSummary> {
+  const { config } = options;
+  if (!config.gan) throw new SrError('trainGan needs a config with a gan section');
+  if (!config.init && !fs.existsSync(path.join(options.out, 'last'))) throw new UsageError(MISSING_INIT);
+  return runTraining({ ...options, modelLabel: options.modelLabel ?? 'srgan' }, ['model', 'discriminator'], (resumed) => ganTask(config, resumed));
 }

@@ -12,17 +12,9 @@ import { trainableVariables } from '../../src/train/supervised';
 import type { Batch } from '../../src/data/patches';
 import { Rng } from '../../src/util/rng';
 import { describeWithShared, tempDir, useTestBackend } from '../helpers/env';
+import { saveLayersModelDir, tinyVgg } from '../helpers/vgg';
 
 beforeAll(useTestBackend);
-
-/** A VGG-shaped stand-in: two conv blocks with Keras's layer names. */
-function tinyVgg(): tf.LayersModel {
-  const input = tf.input({ shape: [null, null, 3] });
-  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'block1_conv1' }).apply(input) as tf.SymbolicTensor;
-  x = tf.layers.maxPooling2d({ poolSize: 2, name: 'block1_pool' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'block2_conv2' }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: x });
-}
 
 function randomBatch(rng: Rng, n: number, lrSize: number, scale: number): Batch {
   const hrSize = lrSize * scale;
@@ -87,14 +79,7 @@ test('generator + discriminator steps do not grow memory: tensor count after 50 
 test('a layers model folder (model.json + shards) loads, and a broken one fails with one line', async () => {
   const dir = tempDir('sr-vgg-');
   const model = tinyVgg();
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const specs = a.weightSpecs!;
-      fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), Buffer.from(a.weightData as ArrayBuffer));
-      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs }] }));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+  await saveLayersModelDir(model, dir);
   const loaded = await loadLayersModelFromDir(dir);
   const x = tf.randomUniform([1, 8, 8, 3]);
   const diff = tf.tidy(() => tf.max(tf.abs((model.predict(x) as tf.Tensor).sub(loaded.predict(x) as tf.Tensor))).dataSync()[0]);

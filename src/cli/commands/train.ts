@@ -1,10 +1,23 @@
 /** `sr train MODEL`: train from a YAML config with command-line overrides, checkpoint and resume. */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { initBackend } from '../../backend';
-import { parseConfig, readYaml, requireDir, setPath, supervisedConfigSchema, type SupervisedConfig } from '../../config';
+import {
+  checkSchema,
+  parseConfig,
+  readYaml,
+  requireDir,
+  setPath,
+  srganConfigSchema,
+  srganPhaseConfig,
+  supervisedConfigSchema,
+  type SrganPhase,
+  type SupervisedConfig,
+} from '../../config';
 import { UsageError } from '../../errors';
+import { MISSING_INIT, trainGan } from '../../train/gan';
+import type { StepLosses } from '../../train/run';
 import { trainSupervised, type TrainEvent } from '../../train/supervised';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
 import { backendOptions, parseScale } from '../shared';
@@ -22,8 +35,12 @@ interface TrainCliOptions {
   resume?: boolean;
   init?: string;
   onNan?: string;
+  phase?: SrganPhase;
   json?: boolean;
 }
+
+/** What `sr train srgan` trains in each phase, and what its weights are called. */
+const SRGAN_PHASE_LABEL: Record<SrganPhase, string> = { pretrain: 'srresnet', gan: 'srgan' };
 
 const number = (flag: string, integer: boolean) => (value: string) => {
   const n = Number(value);
@@ -37,23 +54,39 @@ export function packageConfigsDir(): string {
   return path.resolve(__dirname, '..', '..', '..', 'configs');
 }
 
+interface BaseConfig {
+  raw: Record<string, unknown>;
+  source: string;
+  /** For srgan: the phase the config runs. */
+  phase?: SrganPhase;
+}
+
 /** The config file to start from: --config, the run's own config on --resume, or the packaged default. */
-function baseConfig(model: string, opts: TrainCliOptions): { raw: Record<string, unknown>; source: string } {
-  if (opts.config) return { raw: readYaml(opts.config) as Record<string, unknown>, source: opts.config };
-  if (opts.resume && opts.out && fs.existsSync(path.join(opts.out, 'config.json'))) {
+function baseConfig(model: string, opts: TrainCliOptions): BaseConfig {
+  if (opts.resume && opts.out && !opts.config && fs.existsSync(path.join(opts.out, 'config.json'))) {
     const file = path.join(opts.out, 'config.json');
-    return { raw: JSON.parse(fs.readFileSync(file, 'utf8')), source: file };
+    const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    // A run folder records one phase of SRGAN: the one it holds.
+    const phase: SrganPhase | undefined = model === 'srgan' ? (raw.gan ? 'gan' : 'pretrain') : undefined;
+    if (phase && opts.phase && opts.phase !== phase) throw new UsageError(`${opts.out} is a --phase ${phase} run, not --phase ${opts.phase}`);
+    return { raw, source: file, phase };
   }
-  // Without --scale, the first packaged config for the model (srcnn: x3, srresnet: x4).
-  const scales = opts.scale ? [opts.scale] : [3, 4, 2];
-  const file = scales.map((s) => path.join(packageConfigsDir(), `${model}-x${s}.yaml`)).find((f) => fs.existsSync(f));
-  if (!file) throw new UsageError(`no packaged config for ${model}${opts.scale ? ` x${opts.scale}` : ''}; give one with --config`);
-  return { raw: readYaml(file) as Record<string, unknown>, source: file };
+  let file = opts.config;
+  if (!file) {
+    // Without --scale, the first packaged config for the model (srcnn: x3, srresnet/srgan: x4).
+    const scales = opts.scale ? [opts.scale] : [3, 4, 2];
+    file = scales.map((s) => path.join(packageConfigsDir(), `${model}-x${s}.yaml`)).find((f) => fs.existsSync(f));
+    if (!file) throw new UsageError(`no packaged config for ${model}${opts.scale ? ` x${opts.scale}` : ''}; give one with --config`);
+  }
+  const raw = readYaml(file) as Record<string, unknown>;
+  if (model !== 'srgan') return { raw, source: file };
+  const phase = opts.phase ?? 'pretrain';
+  return { raw: srganPhaseConfig(checkSchema(srganConfigSchema, raw, file), phase), source: file, phase };
 }
 
 /** Applies command-line overrides over the file, then validates the result. */
 export function resolveTrainConfig(model: string, opts: TrainCliOptions): SupervisedConfig {
-  const { raw, source } = baseConfig(model, opts);
+  const { raw, source, phase } = baseConfig(model, opts);
   const overrides: [string, unknown][] = [
     ['scale', opts.scale],
     ['data.train', opts.data?.includes(',') ? opts.data.split(',') : opts.data],
@@ -67,15 +100,26 @@ export function resolveTrainConfig(model: string, opts: TrainCliOptions): Superv
     ['init', opts.init],
   ];
   for (const [key, value] of overrides) if (value !== undefined) setPath(raw, key, value);
-  if (raw.model !== undefined && raw.model !== model) {
+  // SRGAN's phases both train the SRResNet generator.
+  const network = model === 'srgan' ? 'srresnet' : model;
+  if (raw.model !== undefined && raw.model !== network) {
     throw new UsageError(`${source} trains '${String(raw.model)}', not '${model}'`);
   }
-  raw.model = model;
+  raw.model = network;
   const config = parseConfig(supervisedConfigSchema, raw, source);
-  if (!config.out) config.out = `runs/${model}-x${config.scale}`;
+  if (!config.out) config.out = `runs/${phase ? SRGAN_PHASE_LABEL[phase] : model}-x${config.scale}`;
   for (const dir of [config.data.train].flat()) requireDir(dir, 'training data');
   if (config.data.val) requireDir(config.data.val, 'validation data');
+  if (config.gan && !config.init && !fs.existsSync(path.join(config.out, 'last'))) throw new UsageError(MISSING_INIT);
   return config;
+}
+
+/** One loss as on the bar; several (SRGAN) as `G 1.2e-2 content 1.1e-2 adversarial 6.9e-1 D 1.38e+0`. */
+function formatLosses(losses: StepLosses, digits: number): string {
+  const names = Object.keys(losses);
+  if (names.length === 1) return losses.loss.toExponential(digits);
+  const label = (name: string) => ({ loss: 'G', d_loss: 'D' })[name] ?? name;
+  return names.map((name) => `${label(name)} ${losses[name].toExponential(digits)}`).join(' ');
 }
 
 function reporter(mode: OutputMode, iterations: number, out: string, resumeRequested: boolean) {
@@ -99,8 +143,8 @@ function reporter(mode: OutputMode, iterations: number, out: string, resumeReque
           bar.update(event.iteration);
           break;
         case 'step':
-          bar.update(event.iteration, { loss: event.loss.toExponential(3), psnr, rate: event.itPerSec.toFixed(2) });
-          if (!mode.interactive) notice(mode, `iter ${event.iteration} loss ${event.loss.toExponential(4)} lr ${event.lr.toExponential(2)} ${event.itPerSec.toFixed(2)} it/s`);
+          bar.update(event.iteration, { loss: formatLosses(event.losses, 3), psnr, rate: event.itPerSec.toFixed(2) });
+          if (!mode.interactive) notice(mode, `iter ${event.iteration} loss ${formatLosses(event.losses, 4)} lr ${event.lr.toExponential(2)} ${event.itPerSec.toFixed(2)} it/s`);
           break;
         case 'validation':
           psnr = event.psnr.toFixed(2);
@@ -120,9 +164,12 @@ function reporter(mode: OutputMode, iterations: number, out: string, resumeReque
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train a model (srcnn, srresnet) from a YAML config; checkpoints in --out/last and --out/best')
-    .argument('<model>', 'architecture to train: srcnn or srresnet')
+    .description('train a model (srcnn, srresnet, srgan) from a YAML config; checkpoints in --out/last and --out/best')
+    .argument('<model>', 'what to train: srcnn, srresnet, or srgan (two phases, see --phase)')
     .option('--config <file>', 'YAML config (default: configs/<model>-x<scale>.yaml)')
+    .addOption(
+      new Option('--phase <phase>', 'srgan: pretrain (the generator with MSE) or gan (adversarial, from --init)').choices(['pretrain', 'gan']),
+    )
     .option('--scale <n>', 'upscaling factor: 2, 3 or 4', parseScale)
     .option('--data <dir>', 'folder of HR training images (comma-separated for several)')
     .option('--val <dir>', 'folder of HR validation images')
@@ -137,8 +184,9 @@ export function register(program: Command): void {
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (model: string, opts: TrainCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
-      if (model === 'srgan') throw new UsageError('sr train srgan is not available yet; train the generator with `sr train srresnet`');
+      if (opts.phase && model !== 'srgan') throw new UsageError('--phase is for `sr train srgan`');
       const config = resolveTrainConfig(model, opts);
+      const adversarial = Boolean(config.gan);
       const info = await initBackend(backendOptions(cmd));
       notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s); run folder ${config.out}`));
       let signal: NodeJS.Signals | undefined;
@@ -151,14 +199,15 @@ export function register(program: Command): void {
       process.on('SIGTERM', onSignal);
       const report = reporter(mode, config.train.iterations, config.out!, Boolean(opts.resume));
       try {
-        const summary = await trainSupervised({
+        const run = {
           config,
           out: config.out!,
           resume: Boolean(opts.resume),
-          modelLabel: model,
-          onEvent: (e) => report.onEvent(e),
+          modelLabel: model === 'srgan' ? SRGAN_PHASE_LABEL[adversarial ? 'gan' : 'pretrain'] : model,
+          onEvent: (e: TrainEvent) => report.onEvent(e),
           shouldStop: () => signal !== undefined,
-        });
+        };
+        const summary = adversarial ? await trainGan(run) : await trainSupervised(run);
         report.stop();
         const best = summary.best ? `best ${summary.best.psnr.toFixed(3)} dB at iteration ${summary.best.iteration}` : 'no validation';
         if (mode.json) process.stdout.write(JSON.stringify({ type: 'done', ...summary }) + '\n');
