@@ -9,7 +9,24 @@ export { imresize, modcrop, axisPlan, type ResizeKernel } from './image/resize';
 export { rgbToYcbcr, ycbcrToRgb, luma } from './image/color';
 export { score, scoreBatch, psnrBatch, ssimBatch, meanScore, type Score, type MetricChannel } from './metrics';
 export { evaluate, degrade, type EvalResult } from './metrics/evaluate';
-export { loadUpscaler, upscaleImage, interpolationUpscaler, modelUpscaler, type Upscaler } from './infer';
+export { loadUpscaler, upscaleImage, upscaleAlphaWithModel, interpolationUpscaler, modelUpscaler, type Upscaler, type AlphaMode } from './infer';
+export { tiledUpscaler, type TileOptions } from './infer/tile';
+export {
+  compareImages,
+  runDemo,
+  renderGrid,
+  renderReportHtml,
+  writeReport,
+  buildReportImage,
+  EvalReportCollector,
+  largestWindow,
+  cropToImage,
+  zoomNearest,
+  type CropRect,
+  type VisualReport,
+  type CompareResult,
+  type DemoResult,
+} from './report';
 export { getModel, modelNames, registerModel, type ModelSpec } from './models';
 export { trainSupervised, trainStep, type TrainEvent, type TrainSummary } from './train/supervised';
 export { saveCheckpoint, loadCheckpoint, type CheckpointMeta } from './train/checkpoint';

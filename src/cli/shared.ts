@@ -1,4 +1,6 @@
 /** Option plumbing shared by the subcommands. */
+import * as fs from 'fs';
+import * as path from 'path';
 import { UsageError } from '../errors';
 import type { Command } from 'commander';
 import type { BackendOptions } from '../backend';
@@ -24,4 +26,20 @@ export function parseTile(flag: string) {
     if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number (0 or more), got '${value}'`);
     return n;
   };
+}
+
+/** `--zoom`/`--report-zoom`: a whole number from 1 to 16 (crops are enlarged by nearest neighbour). */
+export function parseZoom(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError(`${flag} must be a whole number from 1 to 16, got '${value}'`);
+    return n;
+  };
+}
+
+/** An output file's folder must exist: checked before long work, not found missing after it. */
+export function checkOutputFolder(file: string, flag: string): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${flag} ${file}: folder ${path.dirname(file)} does not exist`);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`${flag} ${file}: is a folder, expected a file name`);
 }

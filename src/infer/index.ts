@@ -106,12 +106,51 @@ export async function loadUpscaler(request: UpscalerRequest): Promise<Upscaler> 
   return upscalerFromCheckpoint(dir, label, request.scale);
 }
 
+/** LR pixels mirrored around an alpha channel before the model sees it (at most the image size). */
+export const ALPHA_MODEL_PAD = 16;
+
 /**
- * Upscales a whole decoded image: colour through the upscaler, alpha (if any) by bicubic,
- * gray stays gray, bit depth is kept. With `outscale`, the model's result is resized (MATLAB
- * bicubic) to round(size * outscale), for scales the model was not trained for.
+ * An alpha channel [H, W, 1] through an upscaler, to [H*s, W*s, 1]. It goes in replicated to RGB
+ * rather than as gray: RGB reaches a Y-channel model as BT.601 Y in [16, 235], the range it was
+ * trained on, whereas gray is fed as is and its 0 and 1 lie outside it (the shipped SRCNN x2 turns
+ * a gray 0 into 7/255, a visible haze over a transparent background, but keeps an RGB 0 at 0).
+ * It is mirror-padded first because models trained with zero 'same' padding darken the border,
+ * which would fade an opaque image's edges (by up to 12 levels with SRCNN).
  */
-export async function upscaleImage(image: Image, upscaler: Upscaler, options: { outscale?: number } = {}): Promise<Image> {
+export async function upscaleAlphaWithModel(alpha: tf.Tensor3D, upscaler: Upscaler): Promise<tf.Tensor3D> {
+  const [h, w] = alpha.shape;
+  const s = upscaler.scale;
+  const [py, px] = [Math.min(ALPHA_MODEL_PAD, h), Math.min(ALPHA_MODEL_PAD, w)];
+  const input = tf.tidy(() => tf.tile(tf.mirrorPad(alpha, [[py, py], [px, px], [0, 0]], 'symmetric'), [1, 1, 3]) as tf.Tensor3D);
+  let up: tf.Tensor3D;
+  try {
+    up = await upscaler.upscale(input);
+  } finally {
+    input.dispose();
+  }
+  const out = tf.tidy(() => up.slice([py * s, px * s, 0], [h * s, w * s, 3]).mean(2, true) as tf.Tensor3D);
+  up.dispose();
+  return out;
+}
+
+/** How an alpha channel is upscaled: MATLAB bicubic, or by the model as a gray image. */
+export type AlphaMode = 'bicubic' | 'model';
+export const ALPHA_MODES: AlphaMode[] = ['bicubic', 'model'];
+
+export interface UpscaleImageOptions {
+  /** Final scale when it differs from the upscaler's (bicubic does the rest). */
+  outscale?: number;
+  /** Default 'bicubic': smooth, never ringing, and free. */
+  alpha?: AlphaMode;
+}
+
+/**
+ * Upscales a whole decoded image: colour through the upscaler, alpha (if any) by bicubic or, with
+ * `alpha: 'model'`, through the same upscaler as a gray image (sharper mask edges), gray stays
+ * gray, bit depth is kept. With `outscale`, the model's result is resized (MATLAB bicubic) to
+ * round(size * outscale), for scales the model was not trained for.
+ */
+export async function upscaleImage(image: Image, upscaler: Upscaler, options: UpscaleImageOptions = {}): Promise<Image> {
   const { color, alpha, bitDepth } = splitImage(image);
   const factor = options.outscale ?? upscaler.scale;
   const [outH, outW] = [Math.max(1, Math.round(image.height * factor)), Math.max(1, Math.round(image.width * factor))];
@@ -121,10 +160,17 @@ export async function upscaleImage(image: Image, upscaler: Upscaler, options: { 
     t.dispose();
     return resized;
   };
+  const upscaleAlpha = async (a: tf.Tensor3D): Promise<tf.Tensor3D> => {
+    const up = options.alpha === 'model' ? toOutput(await upscaleAlphaWithModel(a, upscaler)) : imresize(a, factor, { outHeight: outH, outWidth: outW });
+    const clipped = tf.clipByValue(up, 0, 1) as tf.Tensor3D;
+    up.dispose();
+    return clipped;
+  };
   try {
     const sr = toOutput(await upscaler.upscale(color));
-    const alphaSr = alpha ? (tf.tidy(() => tf.clipByValue(imresize(alpha, factor, { outHeight: outH, outWidth: outW }), 0, 1)) as tf.Tensor3D) : undefined;
+    let alphaSr: tf.Tensor3D | undefined;
     try {
+      if (alpha) alphaSr = await upscaleAlpha(alpha);
       return await tensorsToImage(sr, alphaSr, bitDepth);
     } finally {
       tf.dispose([sr, alphaSr].filter((t): t is tf.Tensor3D => t !== undefined));

@@ -34,6 +34,17 @@ export interface EvalOptions {
   /** Write each super-resolved image here as PNG. */
   saveDir?: string;
   onImage?: (result: EvalImageResult, index: number) => void;
+  /** Sees each image's tensors before they are freed (e.g. to cut report crops); awaited. */
+  onScored?: (scored: ScoredTensors) => Promise<void> | void;
+}
+
+/** One scored image: ground truth, the LR input made from it, and the upscaler's output. */
+export interface ScoredTensors {
+  name: string;
+  hr: tf.Tensor3D;
+  lr: tf.Tensor3D;
+  sr: tf.Tensor3D;
+  score: EvalImageResult;
 }
 
 /** The LR input the benchmarks use for a ground-truth image: MATLAB bicubic 1/scale, 8-bit. */
@@ -53,7 +64,13 @@ export function imageName(file: string): string {
   return path.basename(file, path.extname(file));
 }
 
-export async function evaluateImage(file: string, upscaler: Upscaler, channel: MetricChannel, saveDir?: string): Promise<EvalImageResult> {
+export async function evaluateImage(
+  file: string,
+  upscaler: Upscaler,
+  channel: MetricChannel,
+  saveDir?: string,
+  onScored?: EvalOptions['onScored'],
+): Promise<EvalImageResult> {
   const scale = upscaler.scale;
   const image = await readImage(file);
   // Checked here so the error names the file (the metrics only see tensors).
@@ -69,9 +86,10 @@ export async function evaluateImage(file: string, upscaler: Upscaler, channel: M
   let sr: tf.Tensor3D | undefined;
   try {
     sr = await upscaler.upscale(lr);
-    const result = await score(sr, hr, { border: scale, channel });
+    const result = { name: imageName(file), ...(await score(sr, hr, { border: scale, channel })) };
     if (saveDir) await writeImage(path.join(saveDir, `${imageName(file)}.png`), await tensorsToImage(sr, undefined, 8));
-    return { name: imageName(file), ...result };
+    await onScored?.({ name: result.name, hr, lr, sr, score: result });
+    return result;
   } finally {
     tf.dispose([hr, lr, ...(sr ? [sr] : [])]);
   }
@@ -81,7 +99,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const channel = options.channel ?? 'y';
   const images: EvalImageResult[] = [];
   for (const [i, file] of options.images.entries()) {
-    const result = await evaluateImage(file, options.upscaler, channel, options.saveDir);
+    const result = await evaluateImage(file, options.upscaler, channel, options.saveDir, options.onScored);
     images.push(result);
     options.onImage?.(result, i);
   }

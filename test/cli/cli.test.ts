@@ -64,6 +64,17 @@ describe('sr upscale', () => {
     expect([img.width, img.height, img.channels]).toEqual([84, 70, 4]);
   });
 
+  it('--alpha model keeps the alpha channel; an unknown mode is a usage error', async () => {
+    const out = path.join(dir, 'alpha-model.png');
+    const run = await runSr(['upscale', rgba, '-o', out, '--model', 'srcnn', '--scale', '2', '--alpha', 'model', '--tile', '8']);
+    expect(run.code).toBe(0);
+    const img = await readImage(out);
+    expect([img.width, img.height, img.channels]).toEqual([48, 40, 4]);
+    const bad = await runSr(['upscale', rgba, '-o', out, '--alpha', 'lanczos']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--alpha/);
+  });
+
   it('--format overrides the extension', async () => {
     const out = path.join(dir, 'as-webp.png');
     expect((await runSr(['upscale', rgb, '-o', out, '--scale', '2', '--format', 'webp'])).code).toBe(0);

@@ -38,3 +38,15 @@ test('tiled SRCNN (valid padding, Y channel) equals the whole-image result withi
   lr.dispose();
   upscaler.dispose();
 });
+
+test('onTile is called once per tile, in order, with the tile count', async () => {
+  const lr = tf.randomUniform([37, 50, 3], 0, 1, 'float32', 13) as tf.Tensor3D;
+  const calls: [number, number][] = [];
+  const out = await tiledUpscaler(interpolationUpscaler('bicubic', 2), { tile: 16, pad: 4, onTile: (done, total) => calls.push([done, total]) }).upscale(lr);
+  // Rows start at 0, 16, 21 and columns at 0, 16, 32, 34: 3 x 4 tiles.
+  expect(calls).toEqual(Array.from({ length: 12 }, (_, i) => [i + 1, 12]));
+  calls.length = 0;
+  const whole = await tiledUpscaler(interpolationUpscaler('bicubic', 2), { tile: 64, pad: 4, onTile: (done, total) => calls.push([done, total]) }).upscale(lr);
+  expect(calls).toEqual([]);
+  tf.dispose([lr, out, whole]);
+});

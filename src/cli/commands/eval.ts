@@ -9,7 +9,10 @@ import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
 import { evaluate, type EvalResult } from '../../metrics/evaluate';
 import { writeFileAtomic } from '../../util/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { backendOptions, parseScale, parseTile } from '../shared';
+import { backendOptions, checkOutputFolder, parseScale, parseTile, parseZoom } from '../shared';
+import { DEFAULT_ZOOM } from '../../report/crop';
+import { EvalReportCollector } from '../../report/entry';
+import { writeReport } from '../../report/html';
 import { DEFAULT_TILE_PAD } from '../../infer/tile';
 import { buildUpscaler } from './upscale';
 
@@ -24,6 +27,8 @@ interface EvalCliOptions {
   ensemble?: boolean;
   csv?: string;
   saveImages?: string;
+  report?: string;
+  reportZoom: number;
 }
 
 export function resultCsv(result: EvalResult): string {
@@ -53,13 +58,19 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .option('--csv <file>', 'also write per-image scores as CSV')
     .option('--save-images <dir>', 'write the super-resolved images as PNG')
+    .option('--report <file.html>', 'also write a self-contained HTML page: the scores, and crops of bicubic, the model and HR')
+    .option('--report-zoom <n>', 'enlargement of the report crops (nearest neighbour)', parseZoom('--report-zoom'), DEFAULT_ZOOM)
     .action(async (opts: EvalCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
+      if (opts.report) checkOutputFolder(opts.report, '--report');
       const dataset = await resolveDataset(opts.dataset);
       if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
       const info = await initBackend(backendOptions(cmd));
       notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s)`));
       const upscaler = await buildUpscaler(opts);
+      const collector = opts.report
+        ? new EvalReportCollector({ model: upscaler.name, scale: upscaler.scale, channel: opts.metricChannel, zoom: opts.reportZoom })
+        : undefined;
       if (opts.saveImages) fs.mkdirSync(opts.saveImages, { recursive: true });
       const bar = progressBar(mode, 'eval', '{image}');
       bar.start(dataset.images.length, { image: '' });
@@ -72,12 +83,17 @@ export function register(program: Command): void {
           channel: opts.metricChannel,
           saveDir: opts.saveImages,
           onImage: (r) => bar.increment({ image: r.name }),
+          onScored: collector ? (scored) => collector.add(scored) : undefined,
         });
       } finally {
         bar.stop();
         upscaler.dispose();
       }
       if (opts.csv) await writeFileAtomic(opts.csv, resultCsv(result));
+      if (opts.report && collector) {
+        await writeReport(opts.report, collector.report(result.dataset));
+        notice(mode, `${style.ok('wrote')} ${opts.report}`);
+      }
       process.stdout.write(opts.json ? JSON.stringify(result) + '\n' : resultTable(result) + '\n');
     });
 }

@@ -10,6 +10,8 @@ const COMMANDS: Register[] = [
   (p) => require('./upscale').register(p),
   (p) => require('./eval').register(p),
   (p) => require('./train').register(p),
+  (p) => require('./compare').register(p),
+  (p) => require('./demo').register(p),
 ];
 
 export function registerCommands(program: Command): void {

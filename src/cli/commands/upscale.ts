@@ -6,7 +6,7 @@ import { initBackend } from '../../backend';
 import { listImages } from '../../data/datasets';
 import { SrError, UsageError } from '../../errors';
 import { formatFromPath, isImageFile, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
-import { loadUpscaler, upscaleImage, type Upscaler } from '../../infer';
+import { ALPHA_MODES, loadUpscaler, upscaleImage, type AlphaMode, type Upscaler } from '../../infer';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
 import { backendOptions, parseScale, parseTile } from '../shared';
 import { ensembleUpscaler } from '../../infer/ensemble';
@@ -28,6 +28,7 @@ interface UpscaleCliOptions {
   ensemble?: boolean;
   outscale?: number;
   format?: WritableFormat;
+  alpha: AlphaMode;
 }
 
 export function defaultOutputPath(input: string, scale: number): string {
@@ -61,12 +62,13 @@ interface FileOptions {
   quality?: number;
   outscale?: number;
   format?: WritableFormat;
+  alpha?: AlphaMode;
 }
 
 async function upscaleFile(input: string, output: string, upscaler: Upscaler, options: FileOptions, decoded?: Image): Promise<Written> {
   const started = Date.now();
   const image = decoded ?? (await readImage(input));
-  const result = await upscaleImage(image, upscaler, { outscale: options.outscale });
+  const result = await upscaleImage(image, upscaler, { outscale: options.outscale, alpha: options.alpha });
   await writeImage(output, result, { format: options.format ?? formatFromPath(output), quality: options.quality });
   const { width, height, channels, bitDepth } = result;
   return { input, output, width, height, channels, bitDepth, seconds: (Date.now() - started) / 1000 };
@@ -122,10 +124,47 @@ function parseOutscale(value: string): number {
   return f;
 }
 
+export interface BuildUpscalerOptions {
+  model: string;
+  scale?: number;
+  tile: number;
+  tilePad: number;
+  ensemble?: boolean;
+  /** Called after each tile when an image is upscaled in tiles. */
+  onTile?: (done: number, total: number) => void;
+}
+
 /** The model, tiled to bound memory, optionally self-ensembled (the ensemble runs per tile). */
-export async function buildUpscaler(opts: { model: string; scale?: number; tile: number; tilePad: number; ensemble?: boolean }): Promise<Upscaler> {
+export async function buildUpscaler(opts: BuildUpscalerOptions): Promise<Upscaler> {
   const base = await loadUpscaler({ model: opts.model, scale: opts.scale });
-  return tiledUpscaler(opts.ensemble ? ensembleUpscaler(base) : base, { tile: opts.tile, pad: opts.tilePad });
+  return tiledUpscaler(opts.ensemble ? ensembleUpscaler(base) : base, { tile: opts.tile, pad: opts.tilePad, onTile: opts.onTile });
+}
+
+/**
+ * A bar over the tiles of one image pass (colour, then alpha with --alpha model: each pass starts
+ * it afresh); silent when not on a terminal, and never shown for an image done whole.
+ */
+export function tileProgress(mode: OutputMode): { onTile: (done: number, total: number) => void; stop: () => void } {
+  const bar = progressBar(mode, 'tiles');
+  let running = false;
+  return {
+    onTile(done, total) {
+      if (done === 1) {
+        if (running) bar.stop();
+        bar.start(total);
+        running = true;
+      }
+      bar.update(done);
+      if (done === total) {
+        bar.stop();
+        running = false;
+      }
+    },
+    stop() {
+      if (running) bar.stop();
+      running = false;
+    },
+  };
 }
 
 function isWritable(ext: string): boolean {
@@ -149,6 +188,7 @@ export function register(program: Command): void {
     .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .addOption(new Option('--format <format>', 'output format, whatever the extension').choices([...WRITABLE_FORMATS]))
+    .addOption(new Option('--alpha <mode>', 'how an alpha channel is upscaled: bicubic, or by the model like a gray image').choices(ALPHA_MODES).default('bicubic'))
     .option('--outscale <f>', 'final scale: the model runs at its own, bicubic does the rest (e.g. 3.5)', parseOutscale)
     .option('--ensemble', 'average the 8 flips/rotations (self-ensemble; 8x slower, sharper)')
     .option('--pattern <glob>', "folder input: only names matching this pattern (e.g. '*.jpg')")
@@ -162,7 +202,9 @@ export function register(program: Command): void {
       if (!folder && opts.output && !opts.format) formatFromPath(opts.output);
       const image = folder ? undefined : await readImage(input);
       await initBackend(backendOptions(cmd));
-      const upscaler = await buildUpscaler(opts);
+      // Folders have their own bar over files; a single image gets one over its tiles.
+      const tiles = folder ? undefined : tileProgress(mode);
+      const upscaler = await buildUpscaler({ ...opts, onTile: tiles?.onTile });
       try {
         if (folder) return await upscaleFolder(input, opts, upscaler, mode);
         const output = opts.output ?? defaultOutputPath(input, upscaler.scale).replace(/\.png$/, opts.format ? FORMAT_EXTENSIONS[opts.format] : '.png');
@@ -170,6 +212,7 @@ export function register(program: Command): void {
         if (opts.json) process.stdout.write(JSON.stringify({ ...w, model: upscaler.name, scale: upscaler.scale }) + '\n');
         else notice(mode, `${style.ok('wrote')} ${output} (${w.width}x${w.height}, ${upscaler.name} x${upscaler.scale}, ${w.seconds.toFixed(1)} s)`);
       } finally {
+        tiles?.stop();
         upscaler.dispose();
       }
     });
