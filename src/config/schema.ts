@@ -96,6 +96,9 @@ export const supervisedConfigSchema = z
 export type SupervisedConfig = z.infer<typeof supervisedConfigSchema>;
 export type SupervisedConfigInput = z.input<typeof supervisedConfigSchema>;
 
+/** A phase may use its own batch size (the adversarial one costs several times more per patch). */
+const phaseBatch = { batch_size: z.number().int().min(1).optional() };
+
 /**
  * configs/srgan-*.yaml: one file for both phases of SRGAN. `pretrain` trains the generator
  * (SRResNet) with a pixel loss; `gan` continues it against the discriminator. Each phase runs as a
@@ -108,8 +111,8 @@ export const srganConfigSchema = z
     /** Generator (SRResNet) options. */
     network: z.record(z.string(), z.unknown()).default({}),
     data: dataSchema,
-    pretrain: trainSchema,
-    gan: trainSchema.merge(ganOptionsSchema.omit({ discriminator: true })).strict(),
+    pretrain: trainSchema.extend(phaseBatch),
+    gan: trainSchema.merge(ganOptionsSchema.omit({ discriminator: true })).extend(phaseBatch).strict(),
     discriminator: discriminatorSchema.default({}),
   })
   .strict();
@@ -119,11 +122,13 @@ export type SrganPhase = 'pretrain' | 'gan';
 
 /** The supervised config one phase of an SRGAN config runs as (raw: overrides are applied after). */
 export function srganPhaseConfig(file: SrganConfig, phase: SrganPhase): Record<string, unknown> {
-  const base = { model: 'srresnet', scale: file.scale, network: file.network, data: file.data };
-  if (phase === 'pretrain') return { ...base, train: file.pretrain };
+  const { batch_size: batchSize, ...section } = phase === 'pretrain' ? file.pretrain : file.gan;
+  const data = batchSize === undefined ? file.data : { ...file.data, batch_size: batchSize };
+  const base = { model: 'srresnet', scale: file.scale, network: file.network, data };
+  if (phase === 'pretrain') return { ...base, train: section };
   const train: Record<string, unknown> = {};
   const gan: Record<string, unknown> = { discriminator: file.discriminator };
-  for (const [key, value] of Object.entries(file.gan)) {
+  for (const [key, value] of Object.entries(section)) {
     if ((GAN_OPTION_KEYS as string[]).includes(key)) gan[key] = value;
     else train[key] = value;
   }
