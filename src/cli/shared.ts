@@ -1,6 +1,8 @@
 /** Option plumbing shared by the subcommands. */
 import { UsageError } from '../errors';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { ENGINE_CHOICES, type EngineInfo } from '../infer/upscaler';
+import { notice, style, type OutputMode } from './output';
 import type { BackendOptions } from '../backend';
 import type { GlobalOptions } from './main';
 
@@ -24,4 +26,21 @@ export function parseTile(flag: string) {
     if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number (0 or more), got '${value}'`);
     return n;
   };
+}
+
+/** `--engine` for the commands that run networks. */
+export function engineOption(): Option {
+  return new Option('--engine <engine>', 'where networks run: onnx (ONNX Runtime), tfjs, or auto (onnx when it loads)').choices([...ENGINE_CHOICES]).default('auto');
+}
+
+/** Says which engine runs (and any fallback), as `backend:` is said; the export cache with --verbose. */
+export function reportEngine(mode: OutputMode, engine: EngineInfo | undefined, descriptionSaid = false): void {
+  if (!engine) return;
+  for (const note of engine.notes) notice(mode, style.warn(`note: ${note}`));
+  if (!mode.verbose) return;
+  if (!descriptionSaid) notice(mode, style.dim(`engine: ${engine.description}`));
+  if (engine.export) {
+    const where = engine.export.path ?? 'memory only (no writable cache folder)';
+    notice(mode, style.dim(`onnx export: ${engine.export.rebuilt ? 'built now, cached in' : 'cached in'} ${where}`));
+  }
 }

@@ -9,7 +9,8 @@ import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
 import { evaluate, type EvalResult } from '../../metrics/evaluate';
 import { writeFileAtomic } from '../../util/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { backendOptions, parseScale, parseTile } from '../shared';
+import { backendOptions, engineOption, parseScale, parseTile, reportEngine } from '../shared';
+import type { EngineChoice } from '../../infer/upscaler';
 import { DEFAULT_TILE_PAD } from '../../infer/tile';
 import { buildUpscaler } from './upscale';
 
@@ -24,6 +25,7 @@ interface EvalCliOptions {
   ensemble?: boolean;
   csv?: string;
   saveImages?: string;
+  engine: EngineChoice;
 }
 
 export function resultCsv(result: EvalResult): string {
@@ -50,6 +52,7 @@ export function register(program: Command): void {
     .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .option('--ensemble', 'average the 8 flips/rotations (self-ensemble)')
+    .addOption(engineOption())
     .option('--json', 'print one JSON object on stdout')
     .option('--csv <file>', 'also write per-image scores as CSV')
     .option('--save-images <dir>', 'write the super-resolved images as PNG')
@@ -57,9 +60,11 @@ export function register(program: Command): void {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       const dataset = await resolveDataset(opts.dataset);
       if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
-      const info = await initBackend(backendOptions(cmd));
-      notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s)`));
-      const upscaler = await buildUpscaler(opts);
+      const backend = backendOptions(cmd);
+      const info = await initBackend(backend);
+      const upscaler = await buildUpscaler({ ...opts, threads: backend.threads });
+      notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s); engine: ${upscaler.engine?.description ?? 'tfjs'}`));
+      reportEngine(mode, upscaler.engine, true);
       if (opts.saveImages) fs.mkdirSync(opts.saveImages, { recursive: true });
       const bar = progressBar(mode, 'eval', '{image}');
       bar.start(dataset.images.length, { image: '' });
@@ -78,6 +83,6 @@ export function register(program: Command): void {
         upscaler.dispose();
       }
       if (opts.csv) await writeFileAtomic(opts.csv, resultCsv(result));
-      process.stdout.write(opts.json ? JSON.stringify(result) + '\n' : resultTable(result) + '\n');
+      process.stdout.write(opts.json ? JSON.stringify({ ...result, engine: upscaler.engine?.active ?? 'tfjs' }) + '\n' : resultTable(result) + '\n');
     });
 }

@@ -10,6 +10,7 @@ const COMMANDS: Register[] = [
   (p) => require('./upscale').register(p),
   (p) => require('./eval').register(p),
   (p) => require('./train').register(p),
+  (p) => require('./export').register(p),
 ];
 
 export function registerCommands(program: Command): void {
