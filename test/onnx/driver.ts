@@ -62,8 +62,8 @@ async function exportTask(root: string) {
       scale: checkpoint.scale,
       architecture: checkpoint.architecture,
       shrink: d.shrink,
-      ops: [...new Set(decoded.graph!.node.map((n) => n.opType))],
-      inputDims: decoded.graph!.input[0].type!.tensorType!.shape!.dim!.map((dim) => dim.dimParam || Number(dim.dimValue)),
+      ops: [...new Set(decoded.graph!.node!.map((n) => n.opType))],
+      inputDims: decoded.graph!.input![0].type!.tensorType!.shape!.dim!.map((dim) => dim.dimParam || Number(dim.dimValue)),
       metadata: Object.fromEntries(decoded.metadataProps.map((p) => [p.key, p.value])),
       runs,
     });
