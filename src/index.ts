@@ -9,7 +9,19 @@ export { imresize, modcrop, axisPlan, type ResizeKernel } from './image/resize';
 export { rgbToYcbcr, ycbcrToRgb, luma } from './image/color';
 export { score, scoreBatch, psnrBatch, ssimBatch, meanScore, type Score, type MetricChannel } from './metrics';
 export { evaluate, degrade, type EvalResult } from './metrics/evaluate';
-export { loadUpscaler, upscaleImage, upscaleAlphaWithModel, interpolationUpscaler, modelUpscaler, type Upscaler, type AlphaMode } from './infer';
+export {
+  loadUpscaler,
+  upscaleImage,
+  upscaleAlphaWithModel,
+  interpolationUpscaler,
+  modelUpscaler,
+  ENGINE_CHOICES,
+  type Upscaler,
+  type AlphaMode,
+  type EngineChoice,
+  type EngineInfo,
+} from './infer';
+export { exportModel, exportOnnx, onnxRuntimeStatus, type ExportResult } from './onnx';
 export { tiledUpscaler, type TileOptions } from './infer/tile';
 export {
   compareImages,

@@ -9,8 +9,12 @@ import { supervisedConfigSchema } from '../config/schema';
 import { PatchSampler, type Batch } from '../data/patches';
 import type { Plane, TrainingPair } from '../data/training-set';
 import { resolveDataset } from '../data/datasets';
-import { interpolationUpscaler } from '../infer';
+import { findCheckpoint, interpolationUpscaler, loadUpscaler, shippedCheckpointsDir, type Upscaler } from '../infer';
 import { FoldedNetwork } from '../infer/fold';
+import { isCheckpointDir } from '../train/checkpoint';
+import { exportOnnx } from '../onnx/export';
+import { createSession, onnxRuntimeStatus } from '../onnx/runtime';
+import { sessionNetwork, ONNX_PHASE_FOLD } from '../onnx/upscaler';
 import { evaluate } from '../metrics/evaluate';
 import { getModel } from '../models';
 import { makeOptimizer, trainableVariables, trainStep } from '../train/supervised';
@@ -18,7 +22,15 @@ import { Rng } from '../util/rng';
 import { countConvFlops, type FlopCount } from './flops';
 import { round, summarise, timeRuns, type Samples, type TimedSamples } from './stats';
 
-export const BENCH_NAMES = ['srcnn_train_step_ms', 'srresnet_train_step_ms', 'srresnet_x4_infer_128_ms', 'eval_set14_bicubic_s'] as const;
+export const BENCH_NAMES = [
+  'srcnn_train_step_ms',
+  'srresnet_train_step_ms',
+  'srresnet_x4_infer_128_ms',
+  'srresnet_x4_infer_128_ms_onnx',
+  'eval_set14_bicubic_s',
+  'eval_set14_srgan_x4_s',
+  'eval_set14_srgan_x4_s_onnx',
+] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 export function isBenchName(name: string): name is BenchName {
@@ -53,6 +65,8 @@ export interface CaseContext {
   reps?: number;
   /** Folder of Set14 HR images, or undefined to use the default location. */
   set14Dir?: string;
+  /** Threads asked for (--threads); ONNX Runtime uses them (default: every core). */
+  threads?: number;
   log: (message: string) => void;
 }
 
@@ -258,6 +272,51 @@ const srresnetInfer: BenchCase = {
   },
 };
 
+const srresnetInferOnnx: BenchCase = {
+  name: 'srresnet_x4_infer_128_ms_onnx',
+  title: 'SRResNet x4 inference, one 128x128 RGB image, ONNX Runtime',
+  defaultReps: 5,
+  warmup: 1,
+  warmupMs: 3000,
+  async run(ctx) {
+    const setup = { ...SRRESNET_INFER_SETUP, engine: 'onnx' };
+    const status = onnxRuntimeStatus();
+    if (!status.available) return { value: null, unit: 'ms', skipped: status.reason, setup };
+    const reps = ctx.reps ?? this.defaultReps;
+    const model = buildSrresnet();
+    // What `sr upscale --engine onnx` runs: the folded graph exported, one session, NHWC <-> NCHW
+    // on each side of it, the result back as a tfjs tensor.
+    const folded = FoldedNetwork.from(model, { phaseFold: ONNX_PHASE_FOLD });
+    const bytes = exportOnnx(folded.graph, { name: 'srresnet-x4-bench' });
+    folded.dispose();
+    const session = await createSession(bytes, { threads: ctx.threads, cuda: true });
+    const run = sessionNetwork(session.session);
+    const rng = new Rng(SEED);
+    const [n, h, w, c] = SRRESNET_INFER_SETUP.input;
+    const x = tf.tensor4d(randomPlane(rng, n * h, w, c).data, [n, h, w, c]);
+    try {
+      const flops = countConvFlops(model, [n, h, w, c]);
+      let shape: number[] = [];
+      const samples = await timeRuns(async () => {
+        const y = await run(x);
+        try {
+          await y.data();
+          shape = y.shape;
+        } finally {
+          y.dispose();
+        }
+      }, { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+      const result = fromSamples(samples, 'ms', { ...setup, provider: session.provider, threads: session.threads, onnxruntime: status.version, readBack: true, flops: flopSummary(flops, 'forward') });
+      result.extra = { outputShape: shape, ...(session.notes.length ? { notes: session.notes } : {}) };
+      return withFlops(result, flops.forward / 1e9);
+    } finally {
+      x.dispose();
+      model.dispose();
+      await session.session.release();
+    }
+  },
+};
+
 /** `../shared/datasets/Set14` beside the project root (src/bench and dist/bench are two levels down). */
 export function defaultSet14Dir(): string {
   return path.resolve(__dirname, '..', '..', '..', 'shared', 'datasets', 'Set14');
@@ -297,6 +356,59 @@ const evalSet14Bicubic: BenchCase = {
   },
 };
 
+/**
+ * `sr eval` of the shipped SRGAN x4 weights on Set14, per engine. Untrained weights would give
+ * meaningless scores, so without the shipped weights the case is skipped.
+ */
+function evalSet14Srgan(engine: 'tfjs' | 'onnx'): BenchCase {
+  return {
+    name: engine === 'onnx' ? 'eval_set14_srgan_x4_s_onnx' : 'eval_set14_srgan_x4_s',
+    title: `evaluate() shipped SRGAN x4 on Set14 (PSNR/SSIM, Y), ${engine}`,
+    defaultReps: 1,
+    // One untimed image first: session start, kernel set-up and the export cache are not timed.
+    warmup: 1,
+    warmupMs: 0,
+    async run(ctx) {
+      const dir = ctx.set14Dir ?? defaultSet14Dir();
+      const weights = path.join(shippedCheckpointsDir(), 'srgan-x4');
+      const setup = { dataset: 'Set14', dir, scale: 4, model: 'srgan', engine, channel: 'y' };
+      if (!isCheckpointDir(weights)) return { value: null, unit: 's', skipped: `no shipped SRGAN x4 weights (${weights})`, setup };
+      if (!fs.existsSync(dir)) return { value: null, unit: 's', skipped: `Set14 folder not found: ${dir}`, setup };
+      if (engine === 'onnx' && !onnxRuntimeStatus().available) return { value: null, unit: 's', skipped: onnxRuntimeStatus().reason, setup };
+      const { images } = resolveDataset(dir);
+      const upscaler: Upscaler = await loadUpscaler({ model: findCheckpoint('srgan', 4).dir, engine, threads: ctx.threads });
+      let psnr = NaN;
+      let ssim = NaN;
+      let warm = false;
+      try {
+        const samples = await timeRuns(async () => {
+          if (!warm) {
+            warm = true;
+            await evaluate({ datasetName: 'Set14', images: images.slice(0, 1), upscaler });
+            return;
+          }
+          const result = await evaluate({ datasetName: 'Set14', images, upscaler });
+          psnr = result.mean.psnr;
+          ssim = result.mean.ssim;
+        }, { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps });
+        const result = fromSamples(samples, 's', { ...setup, engineDescription: upscaler.engine?.description, images: images.length });
+        result.extra = { meanPsnr: round(psnr, 3), meanSsim: round(ssim, 4) };
+        return result;
+      } finally {
+        upscaler.dispose();
+      }
+    },
+  };
+}
+
 // The SRResNet training step runs last: its 96x96 batch of activations grows the wasm heap, and
 // inference measured after it in the same process was 25% slower than in a fresh `sr upscale`.
-export const CASES: readonly BenchCase[] = [srcnnTrainStep, srresnetInfer, evalSet14Bicubic, srresnetTrainStep];
+export const CASES: readonly BenchCase[] = [
+  srcnnTrainStep,
+  srresnetInfer,
+  srresnetInferOnnx,
+  evalSet14Bicubic,
+  evalSet14Srgan('tfjs'),
+  evalSet14Srgan('onnx'),
+  srresnetTrainStep,
+];

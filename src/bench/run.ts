@@ -68,7 +68,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     const tensorsBefore = tf.memory().numTensors;
     const t0 = performance.now();
     const others = otherCpuMonitor();
-    const result = await c.run({ reps: options.reps, set14Dir: options.set14Dir, log });
+    const result = await c.run({ reps: options.reps, set14Dir: options.set14Dir, threads: options.threads, log });
     if (result.value !== null) result.otherCpuCores = others.stop();
     const leaked = tf.memory().numTensors - tensorsBefore;
     if (leaked !== 0) log(`warning: ${c.name} left ${leaked} tensors behind`);

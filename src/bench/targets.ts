@@ -19,6 +19,7 @@ export const REFERENCE_SOURCE = 'PyTorch 1.13 CPU, 2 threads, same machine (proj
 export const TARGETS: Partial<Record<BenchName, Target>> = {
   srcnn_train_step_ms: { reference: 29, factor: 6, max: 170, unit: 'ms' },
   srresnet_x4_infer_128_ms: { reference: 490, factor: 3.5, max: 1715, unit: 'ms' },
+  srresnet_x4_infer_128_ms_onnx: { reference: 490, factor: 1.2, max: 588, unit: 'ms' },
 };
 
 /** true/false for a measured target, null when it was not measured (skipped or not selected). */

@@ -2,7 +2,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { UsageError } from '../errors';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { ENGINE_CHOICES, type EngineInfo } from '../infer/upscaler';
+import { notice, style, type OutputMode } from './output';
 import type { BackendOptions } from '../backend';
 import type { GlobalOptions } from './main';
 
@@ -42,4 +44,21 @@ export function checkOutputFolder(file: string, flag: string): void {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${flag} ${file}: folder ${path.dirname(file)} does not exist`);
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`${flag} ${file}: is a folder, expected a file name`);
+}
+
+/** `--engine` for the commands that run networks. */
+export function engineOption(): Option {
+  return new Option('--engine <engine>', 'where networks run: onnx (ONNX Runtime), tfjs, or auto (onnx when it loads)').choices([...ENGINE_CHOICES]).default('auto');
+}
+
+/** Says which engine runs (and any fallback), as `backend:` is said; the export cache with --verbose. */
+export function reportEngine(mode: OutputMode, engine: EngineInfo | undefined, descriptionSaid = false): void {
+  if (!engine) return;
+  for (const note of engine.notes) notice(mode, style.warn(`note: ${note}`));
+  if (!mode.verbose) return;
+  if (!descriptionSaid) notice(mode, style.dim(`engine: ${engine.description}`));
+  if (engine.export) {
+    const where = engine.export.path ?? 'memory only (no writable cache folder)';
+    notice(mode, style.dim(`onnx export: ${engine.export.rebuilt ? 'built now, cached in' : 'cached in'} ${where}`));
+  }
 }

@@ -30,6 +30,7 @@ export function ensembleUpscaler(inner: Upscaler): Upscaler {
   return {
     name: `${inner.name}+ensemble`,
     scale: inner.scale,
+    engine: inner.engine,
     dispose: () => inner.dispose(),
     async upscale(lr: tf.Tensor3D): Promise<tf.Tensor3D> {
       let sum: tf.Tensor3D | undefined;

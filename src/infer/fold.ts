@@ -23,12 +23,48 @@ interface LayerConfig {
   scale?: boolean;
 }
 
-type Step = (inputs: tf.Tensor[]) => tf.Tensor;
+/** Activations a folded convolution applies to its own output (tanh runs after the fused call). */
+export type ConvActivation = 'linear' | 'relu' | 'prelu' | 'tanh';
 
-interface PlannedStep {
+/**
+ * One convolution of the folded graph, in TensorFlow's NHWC layout: kernel [kh, kw, in, out],
+ * then bias, activation and, when `shuffle` is set, a depth-to-space (DCR order) of that block.
+ */
+export interface ConvOp {
+  kind: 'conv';
+  kernel: tf.Tensor4D;
+  bias?: tf.Tensor1D;
+  strides: [number, number];
+  dilations: [number, number];
+  padding: 'same' | 'valid';
+  activation: ConvActivation;
+  /** PReLU slopes, one per output channel (shape [1, 1, out]) when activation is 'prelu'. */
+  alpha?: tf.Tensor;
+  shuffle?: number;
+}
+
+/** A layer that runs as it is (additions, the output mapping, ...). */
+export interface LayerOp {
+  kind: 'layer';
+  layer: tf.layers.Layer;
+}
+
+export type FoldedOp = ConvOp | LayerOp;
+
+/** One node of the folded graph: what it computes and from which named values. */
+export interface FoldedStep {
   name: string;
   inputs: string[];
-  run: Step;
+  op: FoldedOp;
+}
+
+/** The folded graph as data, for exporters (the ONNX one) that rebuild it elsewhere. */
+export interface FoldedGraph {
+  inputName: string;
+  /** Channels of the network's input (NHWC's last axis), when the model fixes it. */
+  inputChannels: number | null;
+  outputName: string;
+  steps: readonly FoldedStep[];
 }
 
 /** Names of the layers feeding `layer` (first inbound node: a model built once, used once). */
@@ -67,8 +103,6 @@ function foldBatchNorm(conv: tf.layers.Layer, bn: tf.layers.Layer): { kernel: tf
     };
   });
 }
-
-type FusedActivation = 'linear' | 'relu' | 'prelu';
 
 /**
  * Whether to run a convolution before the depth-to-space (block b) that feeds it: it must be a
@@ -125,71 +159,89 @@ function phaseKernel(conv: tf.layers.Layer, b: number): { kernel: tf.Tensor4D; b
   return { kernel: tf.tensor4d(out, [nh, nw, nin, nout]), bias: tf.tensor1d(tiled) };
 }
 
-function convStep(conv: tf.layers.Layer, kernel: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: FusedActivation, alpha?: tf.Tensor): Step {
+function convOp(conv: tf.layers.Layer, kernel: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: ConvActivation, alpha?: tf.Tensor, shuffle?: number): ConvOp {
   const c = config(conv);
-  const strides = pair(c.strides);
-  const dilations = pair(c.dilationRate);
-  return ([x]) =>
-    tf.fused.conv2d({
-      x: x as tf.Tensor4D,
-      filter: kernel,
-      strides,
-      pad: c.padding ?? 'valid',
-      dilations,
-      bias,
-      activation,
-      preluActivationWeights: alpha,
-    });
+  return { kind: 'conv', kernel, bias, strides: pair(c.strides), dilations: pair(c.dilationRate), padding: c.padding ?? 'valid', activation, alpha, shuffle };
+}
+
+/** Runs one convolution step: tfjs fuses bias and ReLU/PReLU into the call; tanh follows it. */
+function runConv(op: ConvOp, x: tf.Tensor4D): tf.Tensor4D {
+  let y = tf.fused.conv2d({
+    x,
+    filter: op.kernel,
+    strides: op.strides,
+    pad: op.padding,
+    dilations: op.dilations,
+    bias: op.bias,
+    activation: op.activation === 'tanh' ? 'linear' : op.activation,
+    preluActivationWeights: op.alpha,
+  });
+  if (op.activation === 'tanh') y = tf.tanh(y);
+  return op.shuffle ? tf.depthToSpace(y, op.shuffle, 'NHWC') : y;
+}
+
+function runStep(op: FoldedOp, xs: tf.Tensor[]): tf.Tensor {
+  if (op.kind === 'conv') return runConv(op, xs[0] as tf.Tensor4D);
+  return op.layer.apply(xs.length === 1 ? xs[0] : xs) as tf.Tensor;
+}
+
+export interface FoldOptions {
+  /**
+   * Run a narrow convolution that follows a depth-to-space before it (default true): a win on
+   * XNNPACK (tfjs wasm); other runtimes may prefer the plain graph.
+   */
+  phaseFold?: boolean;
 }
 
 export class FoldedNetwork implements Network {
   private constructor(
-    private readonly steps: PlannedStep[],
+    private readonly steps: FoldedStep[],
     private readonly inputName: string,
     private readonly outputName: string,
     private readonly owned: tf.Tensor[],
+    private readonly inputChannels: number | null,
   ) {}
 
   /** Plans the folded network; the model's own weights are copied, so it may be disposed after. */
-  static from(model: tf.LayersModel): FoldedNetwork {
+  static from(model: tf.LayersModel, options: FoldOptions = {}): FoldedNetwork {
     const layers = model.layers;
     const consumers = new Map<string, number>();
     for (const layer of layers) for (const name of inboundNames(layer)) consumers.set(name, (consumers.get(name) ?? 0) + 1);
-    const byName = new Map(layers.map((l) => [l.name, l]));
     const onlyConsumer = (name: string) => (consumers.get(name) === 1 ? layers.find((l) => inboundNames(l).includes(name)) : undefined);
-    const steps: PlannedStep[] = [];
+    const steps: FoldedStep[] = [];
     const owned: tf.Tensor[] = [];
     const alias = new Map<string, string>(); // a folded layer's name -> the step that computes it
     const resolve = (name: string) => alias.get(name) ?? name;
     const skipped = new Set<string>();
     // Steps ending in a depth-to-space, by output name: a following convolution can run before it.
-    const shuffled = new Map<string, { step: PlannedStep; beforeShuffle: Step; blockSize: number }>();
+    const shuffled = new Map<string, { step: FoldedStep & { op: ConvOp }; blockSize: number }>();
     for (const layer of layers) {
       if (skipped.has(layer.name)) continue;
       const inputs = inboundNames(layer).map(resolve);
       const className = layer.getClassName();
       if (className === 'InputLayer') continue;
       const source = shuffled.get(inputs[0]);
-      if (className === 'Conv2D' && source && consumers.get(inputs[0]) === 1 && phaseFoldable(layer, source.blockSize)) {
+      if (className === 'Conv2D' && source && options.phaseFold !== false && consumers.get(inputs[0]) === 1 && phaseFoldable(layer, source.blockSize)) {
         // conv(shuffle(y)) = shuffle(conv'(y)): on the smaller, wider pre-shuffle tensor, with
         // b*b times the output channels, which XNNPACK runs far better than a 3-channel output.
         const { kernel, bias } = phaseKernel(layer, source.blockSize);
         owned.push(kernel, bias);
-        source.step.run = source.beforeShuffle;
-        const activation = config(layer).activation ?? 'linear';
-        const b = source.blockSize;
-        const conv = convStep(layer, kernel, bias, activation === 'relu' ? 'relu' : 'linear');
-        steps.push({
-          name: layer.name,
-          inputs,
-          run: (xs) => {
-            const y = conv(xs);
-            return tf.depthToSpace((activation === 'tanh' ? tf.tanh(y) : y) as tf.Tensor4D, b, 'NHWC');
-          },
-        });
+        source.step.op = { ...source.step.op, shuffle: undefined };
+        const activation = (config(layer).activation ?? 'linear') as 'linear' | 'relu' | 'tanh';
+        steps.push({ name: layer.name, inputs, op: convOp(layer, kernel, bias, activation, undefined, source.blockSize) });
         continue;
       }
-      if (className === 'Conv2D' && (config(layer).activation ?? 'linear') === 'linear') {
+      const builtIn = config(layer).activation ?? 'linear';
+      if (className === 'Conv2D' && (builtIn === 'relu' || builtIn === 'tanh')) {
+        // The activation is inside the layer, so nothing after it can fold in; one fused call.
+        const w = layer.getWeights();
+        const kernel = w[0].clone() as tf.Tensor4D;
+        const bias = config(layer).useBias === false ? undefined : (w[1].clone() as tf.Tensor1D);
+        owned.push(kernel, ...(bias ? [bias] : []));
+        steps.push({ name: layer.name, inputs, op: convOp(layer, kernel, bias, builtIn) });
+        continue;
+      }
+      if (className === 'Conv2D' && builtIn === 'linear') {
         let end = layer;
         let kernel: tf.Tensor4D;
         let bias: tf.Tensor1D | undefined;
@@ -205,7 +257,7 @@ export class FoldedNetwork implements Network {
           bias = config(layer).useBias === false ? undefined : (w[1].clone() as tf.Tensor1D);
         }
         owned.push(kernel, ...(bias ? [bias] : []));
-        let activation: FusedActivation = 'linear';
+        let activation: ConvActivation = 'linear';
         let alpha: tf.Tensor | undefined;
         let shuffle: tf.layers.Layer | undefined;
         let act = onlyConsumer(end.name);
@@ -227,38 +279,38 @@ export class FoldedNetwork implements Network {
         } else {
           shuffle = undefined;
         }
-        const fusedConv = convStep(layer, kernel, bias, activation, alpha);
-        let run = fusedConv;
-        if (shuffle) {
-          const blockSize = (shuffle as unknown as { blockSize: number }).blockSize;
-          skipped.add(shuffle.name);
-          run = (xs) => tf.depthToSpace(fusedConv(xs) as tf.Tensor4D, blockSize, 'NHWC');
-        }
+        const blockSize = shuffle ? (shuffle as unknown as { blockSize: number }).blockSize : undefined;
+        if (shuffle) skipped.add(shuffle.name);
         if (activation !== 'linear') {
           skipped.add(act!.name);
           alias.set(end.name, act!.name);
           if (shuffle) alias.set(shuffle.name, act!.name);
           end = act!;
         }
-        const step = { name: end.name, inputs, run };
+        const step = { name: end.name, inputs, op: convOp(layer, kernel, bias, activation, alpha, blockSize) };
         steps.push(step);
-        if (shuffle) shuffled.set(end.name, { step, beforeShuffle: fusedConv, blockSize: (shuffle as unknown as { blockSize: number }).blockSize });
+        if (blockSize) shuffled.set(end.name, { step, blockSize });
         continue;
       }
-      const target = byName.get(layer.name)!;
-      steps.push({ name: layer.name, inputs, run: (xs) => target.apply(xs.length === 1 ? xs[0] : xs) as tf.Tensor });
+      steps.push({ name: layer.name, inputs, op: { kind: 'layer', layer } });
     }
     const inputName = model.inputLayers[0].name;
     const outputName = resolve(model.outputLayers[0].name);
-    return new FoldedNetwork(steps, inputName, outputName, owned);
+    const inputChannels = model.inputs[0].shape[3] ?? null;
+    return new FoldedNetwork(steps, inputName, outputName, owned, inputChannels);
   }
 
   predict(x: tf.Tensor4D): tf.Tensor {
     return tf.tidy(() => {
       const values = new Map<string, tf.Tensor>([[this.inputName, x]]);
-      for (const step of this.steps) values.set(step.name, step.run(step.inputs.map((n) => values.get(n)!)));
+      for (const step of this.steps) values.set(step.name, runStep(step.op, step.inputs.map((n) => values.get(n)!)));
       return values.get(this.outputName)!;
     });
+  }
+
+  /** The folded graph as data (its tensors stay owned by this network). */
+  get graph(): FoldedGraph {
+    return { inputName: this.inputName, inputChannels: this.inputChannels, outputName: this.outputName, steps: this.steps };
   }
 
   /** Convolutions after folding (for tests and reports). */

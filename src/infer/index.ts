@@ -11,12 +11,14 @@ import { imresize, RESIZE_KERNELS } from '../image/resize';
 import type { Image } from '../image/io';
 import { splitImage, tensorsToImage } from '../image/tensor';
 import { findModel, parseModelOptions } from '../models';
-import { isCheckpointDir, loadCheckpoint, readCheckpointMeta } from '../train/checkpoint';
+import { backendInfo } from '../backend';
+import { isCheckpointDir, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../train/checkpoint';
+import { onnxCheckpointUpscaler } from '../onnx/upscaler';
 import { interpolationUpscaler, isInterpolation } from './interpolation';
-import { modelUpscaler } from './model-upscaler';
-import type { Upscaler } from './upscaler';
+import { modelUpscaler, type ModelDescription } from './model-upscaler';
+import type { EngineChoice, EngineInfo, Upscaler } from './upscaler';
 
-export type { Upscaler } from './upscaler';
+export { ENGINE_CHOICES, type EngineChoice, type EngineInfo, type Upscaler } from './upscaler';
 export { interpolationUpscaler, isInterpolation } from './interpolation';
 export { modelUpscaler, upscaleWithNetwork } from './model-upscaler';
 
@@ -25,7 +27,16 @@ export interface UpscalerRequest {
   model: string;
   /** Required for interpolation; for checkpoints it must match (default: the checkpoint's). */
   scale?: number;
+  /**
+   * Where a network runs: 'tfjs' (default here; the CLI's default is 'auto'), 'onnx' (ONNX Runtime,
+   * an error when it cannot run) or 'auto' (ONNX Runtime when it loads, else tfjs with a note).
+   */
+  engine?: EngineChoice;
+  /** CPU threads for ONNX Runtime (default: every core). */
+  threads?: number;
 }
+
+export type EngineOptions = Pick<UpscalerRequest, 'engine' | 'threads'>;
 
 export const SUPPORTED_SCALES = [2, 3, 4];
 export const DEFAULT_SCALE = 4;
@@ -66,44 +77,70 @@ function knownNames(): string {
   return [...RESIZE_KERNELS, ...SHIPPED_MODELS].join(', ');
 }
 
-/** Loads a checkpoint folder as an Upscaler, refusing one trained for another scale. */
-export async function upscalerFromCheckpoint(dir: string, label: string, scale?: number): Promise<Upscaler> {
+/** What the upscalers need to know about a checkpoint's network, refusing one trained for another scale. */
+export function describeCheckpoint(dir: string, meta: CheckpointMeta, label: string, scale?: number): ModelDescription {
+  if (scale !== undefined && meta.scale !== scale) throw new SrError(`checkpoint ${dir} was trained for x${meta.scale}, not x${scale}`);
+  const spec = findModel(meta.architecture);
+  if (!spec) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
+  const options = parseModelOptions(spec, meta.options, `${dir} meta.options`);
+  return { name: label, scale: meta.scale, inputSpace: meta.inputSpace, inputIsUpsampled: meta.inputIsUpsampled, shrink: spec.shrink(options) };
+}
+
+function tfjsEngine(requested: EngineChoice, notes: string[] = []): EngineInfo {
+  return { requested, active: 'tfjs', description: `tfjs (${backendInfo()?.active ?? tf.getBackend()})`, notes };
+}
+
+/** Loads a checkpoint folder as an Upscaler on the requested engine. */
+export async function upscalerFromCheckpoint(dir: string, label: string, scale?: number, engineOptions: EngineOptions = {}): Promise<Upscaler> {
+  const requested = engineOptions.engine ?? 'tfjs';
+  const notes: string[] = [];
+  if (requested !== 'tfjs') {
+    const d = describeCheckpoint(dir, readCheckpointMeta(dir), label, scale);
+    try {
+      return await onnxCheckpointUpscaler(dir, d, { threads: engineOptions.threads, requested });
+    } catch (err) {
+      // 'auto' falls back on what a user can meet (no runtime, a layer the exporter lacks); a bug still surfaces.
+      if (requested === 'onnx' || !(err instanceof SrError)) throw err;
+      notes.push(`${err.message}; running on tfjs instead`);
+    }
+  }
   const { meta, networks } = await loadCheckpoint(dir);
   const model = networks.model;
   try {
-    if (scale !== undefined && meta.scale !== scale) throw new SrError(`checkpoint ${dir} was trained for x${meta.scale}, not x${scale}`);
-    const spec = findModel(meta.architecture);
-    if (!spec) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
-    const options = parseModelOptions(spec, meta.options, `${dir} meta.options`);
-    return modelUpscaler(model, { name: label, scale: meta.scale, inputSpace: meta.inputSpace, inputIsUpsampled: meta.inputIsUpsampled, shrink: spec.shrink(options) });
+    return modelUpscaler(model, describeCheckpoint(dir, meta, label, scale), tfjsEngine(requested, notes));
   } catch (err) {
     model.dispose();
     throw err;
   }
 }
 
-export async function loadUpscaler(request: UpscalerRequest): Promise<Upscaler> {
-  if (request.scale !== undefined) checkScale(request.scale);
-  if (isInterpolation(request.model)) return interpolationUpscaler(request.model, request.scale ?? DEFAULT_SCALE);
-  let dir: string;
-  let label: string;
-  if (SHIPPED_MODELS.includes(request.model)) {
-    const scale = request.scale ?? DEFAULT_SCALE;
-    dir = shippedFor(request.model, scale);
-    label = `${request.model}-x${scale}`;
-  } else if (fs.existsSync(request.model)) {
-    const found = checkpointFolder(request.model);
+/** The checkpoint folder a model name (shipped name at a scale, checkpoint or run folder) stands for. */
+export function findCheckpoint(model: string, scale?: number): { dir: string; label: string } {
+  if (SHIPPED_MODELS.includes(model)) {
+    const s = scale ?? DEFAULT_SCALE;
+    return { dir: shippedFor(model, s), label: `${model}-x${s}` };
+  }
+  if (fs.existsSync(model)) {
+    const found = checkpointFolder(model);
     if (!found) {
       // Say "incomplete" when it looks like a checkpoint that was cut off mid-write.
-      if (fs.existsSync(path.join(request.model, 'model.json'))) readCheckpointMeta(request.model);
-      throw new SrError(`${request.model} is not a checkpoint folder (no MANIFEST in it, its best/ or its last/)`);
+      if (fs.existsSync(path.join(model, 'model.json'))) readCheckpointMeta(model);
+      throw new SrError(`${model} is not a checkpoint folder (no MANIFEST in it, its best/ or its last/)`);
     }
-    dir = found;
-    label = request.model;
-  } else {
-    throw new UsageError(`unknown model '${request.model}' (choose one of ${knownNames()}, or give a checkpoint folder)`);
+    return { dir: found, label: model };
   }
-  return upscalerFromCheckpoint(dir, label, request.scale);
+  throw new UsageError(`unknown model '${model}' (choose one of ${knownNames()}, or give a checkpoint folder)`);
+}
+
+export async function loadUpscaler(request: UpscalerRequest): Promise<Upscaler> {
+  if (request.scale !== undefined) checkScale(request.scale);
+  if (isInterpolation(request.model)) {
+    const upscaler = interpolationUpscaler(request.model, request.scale ?? DEFAULT_SCALE);
+    const notes = request.engine === 'onnx' ? [`${request.model} has no network to export; it runs on tfjs`] : [];
+    return { ...upscaler, engine: tfjsEngine(request.engine ?? 'tfjs', notes) };
+  }
+  const { dir, label } = findCheckpoint(request.model, request.scale);
+  return upscalerFromCheckpoint(dir, label, request.scale, request);
 }
 
 /** LR pixels mirrored around an alpha channel before the model sees it (at most the image size). */

@@ -9,7 +9,7 @@ import { rgbToYcbcr, ycbcrToRgb } from '../image/color';
 import { imresize } from '../image/resize';
 import type { InputSpace } from '../models/registry';
 import { FoldedNetwork, type Network } from './fold';
-import type { Upscaler } from './upscaler';
+import type { EngineInfo, Upscaler } from './upscaler';
 
 export interface ModelDescription {
   name: string;
@@ -22,39 +22,78 @@ export interface ModelDescription {
 
 /** Runs the network on one [H, W, C] image, padding so the output covers the whole input. */
 export function runNetwork(model: Network, x: tf.Tensor3D, shrink: number): tf.Tensor3D {
+  return tf.tidy(() => (model.predict(networkBatch(x, shrink)) as tf.Tensor4D).squeeze([0]) as tf.Tensor3D);
+}
+
+/** One image as the network's batch of one, mirror-padded by what 'valid' convolutions lose. */
+function networkBatch(x: tf.Tensor3D, shrink: number): tf.Tensor4D {
   return tf.tidy(() => {
-    let batch = x.expandDims(0) as tf.Tensor4D;
-    if (shrink > 0) batch = tf.mirrorPad(batch, [[0, 0], [shrink, shrink], [shrink, shrink], [0, 0]], 'symmetric');
-    const out = model.predict(batch) as tf.Tensor4D;
-    return out.squeeze([0]) as tf.Tensor3D;
+    const batch = x.expandDims(0) as tf.Tensor4D;
+    return shrink > 0 ? tf.mirrorPad(batch, [[0, 0], [shrink, shrink], [shrink, shrink], [0, 0]], 'symmetric') : batch;
+  });
+}
+
+/** What goes into the network for an image, and what is kept aside to rebuild the result. */
+interface NetworkInput {
+  batch: tf.Tensor4D;
+  /** Cb/Cr at the output size, for Y-channel models on colour images. */
+  chroma?: tf.Tensor3D;
+}
+
+function networkInput(d: ModelDescription, lr: tf.Tensor3D): NetworkInput {
+  return tf.tidy(() => {
+    const channels = lr.shape[2];
+    const upsampled = () => imresize(lr, d.scale);
+    if (d.inputSpace === 'y') {
+      const base = d.inputIsUpsampled ? upsampled() : lr;
+      if (channels === 1) return { batch: networkBatch(base, d.shrink) };
+      const ycc = rgbToYcbcr(base) as tf.Tensor3D;
+      const chroma = (d.inputIsUpsampled ? ycc : rgbToYcbcr(upsampled())).slice([0, 0, 1], [-1, -1, 2]) as tf.Tensor3D;
+      return { batch: networkBatch(ycc.slice([0, 0, 0], [-1, -1, 1]), d.shrink), chroma };
+    }
+    const rgbIn = (channels === 1 ? tf.tile(lr, [1, 1, 3]) : lr) as tf.Tensor3D;
+    return { batch: networkBatch(d.inputIsUpsampled ? imresize(rgbIn, d.scale) : rgbIn, d.shrink) };
+  }) as unknown as NetworkInput;
+}
+
+function networkResult(d: ModelDescription, out: tf.Tensor4D, input: NetworkInput, channels: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const image = out.squeeze([0]) as tf.Tensor3D;
+    if (d.inputSpace === 'y') return (input.chroma ? ycbcrToRgb(tf.concat([image, input.chroma], 2)) : image) as tf.Tensor3D;
+    return (channels === 1 ? image.mean(2, true) : image) as tf.Tensor3D;
   });
 }
 
 /** The whole colour pipeline around a network; exported for training-time validation. */
 export function upscaleWithNetwork(model: Network, d: ModelDescription, lr: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
-    const channels = lr.shape[2];
-    const upsampled = () => imresize(lr, d.scale);
-    if (d.inputSpace === 'y') {
-      const base = d.inputIsUpsampled ? upsampled() : lr;
-      if (channels === 1) return runNetwork(model, base, d.shrink);
-      const ycc = rgbToYcbcr(base) as tf.Tensor3D;
-      const y = runNetwork(model, ycc.slice([0, 0, 0], [-1, -1, 1]), d.shrink);
-      const chroma = (d.inputIsUpsampled ? ycc : rgbToYcbcr(upsampled())).slice([0, 0, 1], [-1, -1, 2]);
-      return ycbcrToRgb(tf.concat([y, chroma], 2)) as tf.Tensor3D;
-    }
-    const rgbIn = channels === 1 ? tf.tile(lr, [1, 1, 3]) : lr;
-    const out = runNetwork(model, d.inputIsUpsampled ? imresize(rgbIn as tf.Tensor3D, d.scale) : (rgbIn as tf.Tensor3D), d.shrink);
-    return (channels === 1 ? out.mean(2, true) : out) as tf.Tensor3D;
+    const input = networkInput(d, lr);
+    return networkResult(d, model.predict(input.batch) as tf.Tensor4D, input, lr.shape[2]);
   });
 }
 
+/** A network that runs elsewhere (ONNX Runtime): NHWC batch in, NHWC batch out, asynchronously. */
+export type AsyncNetwork = (batch: tf.Tensor4D) => Promise<tf.Tensor4D>;
+
+/** upscaleWithNetwork for an AsyncNetwork: the same colour pipeline around it. */
+export async function upscaleWithAsyncNetwork(run: AsyncNetwork, d: ModelDescription, lr: tf.Tensor3D): Promise<tf.Tensor3D> {
+  const input = networkInput(d, lr);
+  let out: tf.Tensor4D | undefined;
+  try {
+    out = await run(input.batch);
+    return networkResult(d, out, input, lr.shape[2]);
+  } finally {
+    tf.dispose([input.batch, ...(input.chroma ? [input.chroma] : []), ...(out ? [out] : [])]);
+  }
+}
+
 /** An Upscaler over a trained model, run with its batch norms folded (the model is owned). */
-export function modelUpscaler(model: tf.LayersModel, d: ModelDescription): Upscaler {
+export function modelUpscaler(model: tf.LayersModel, d: ModelDescription, engine?: EngineInfo): Upscaler {
   const folded = FoldedNetwork.from(model);
   return {
     name: d.name,
     scale: d.scale,
+    engine,
     async upscale(lr: tf.Tensor3D) {
       return upscaleWithNetwork(folded, d, lr);
     },

@@ -37,6 +37,7 @@ export function tiledUpscaler(inner: Upscaler, options: TileOptions): Upscaler {
   return {
     name: inner.name,
     scale: inner.scale,
+    engine: inner.engine,
     dispose: () => inner.dispose(),
     async upscale(lr: tf.Tensor3D): Promise<tf.Tensor3D> {
       const [h, w, c] = lr.shape;

@@ -60,7 +60,7 @@ describe('npm run bench --json', () => {
     const value = report.metrics.srcnn_train_step_ms;
     expect(typeof value).toBe('number');
     expect(Number.isFinite(value) && value > 0).toBe(true);
-    for (const other of ['srresnet_train_step_ms', 'srresnet_x4_infer_128_ms', 'eval_set14_bicubic_s']) {
+    for (const other of ['srresnet_train_step_ms', 'srresnet_x4_infer_128_ms', 'srresnet_x4_infer_128_ms_onnx', 'eval_set14_bicubic_s', 'eval_set14_srgan_x4_s', 'eval_set14_srgan_x4_s_onnx']) {
       expect(report.metrics[other]).toBeNull();
       expect(report.results[other]).toBeUndefined();
     }
@@ -75,6 +75,7 @@ describe('npm run bench --json', () => {
 
     expect(report.targets.srcnn_train_step_ms).toMatchObject({ reference: 29, max: 170, unit: 'ms' });
     expect(report.targets.srresnet_x4_infer_128_ms).toMatchObject({ reference: 490, max: 1715, unit: 'ms' });
+    expect(report.targets.srresnet_x4_infer_128_ms_onnx).toMatchObject({ reference: 490, factor: 1.2, max: 588, unit: 'ms' });
     expect(report.pass.srcnn_train_step_ms).toBe(value <= 170);
     expect(report.pass.srresnet_x4_infer_128_ms).toBeNull();
 
@@ -92,6 +93,19 @@ describe('npm run bench --json', () => {
     expect(report.results.eval_set14_bicubic_s.value).toBeNull();
     expect(report.results.eval_set14_bicubic_s.skipped).toMatch(/Set14 folder not found/);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('skips the SRGAN evaluations with a reason when the shipped weights or Set14 are absent', async () => {
+    // Untrained weights would give meaningless scores, so these cases never fall back to them.
+    const shipped = fs.existsSync(path.resolve(__dirname, '..', '..', 'checkpoints', 'srgan-x4', 'MANIFEST'));
+    const dir = tempDir('sr-bench-');
+    const run = await runBench(['--only', 'eval_set14_srgan_x4_s,eval_set14_srgan_x4_s_onnx', '--set14', path.join(dir, 'none'), '--json', '--no-save']);
+    expect(run.code).toBe(0);
+    const report = parseOnlyJson(run.stdout);
+    for (const name of ['eval_set14_srgan_x4_s', 'eval_set14_srgan_x4_s_onnx']) {
+      expect(report.metrics[name]).toBeNull();
+      expect(report.results[name].skipped).toMatch(shipped ? /Set14 folder not found/ : /no shipped SRGAN x4 weights/);
+    }
   });
 
   it('rejects an unknown benchmark name before measuring anything', async () => {
@@ -148,7 +162,11 @@ describe('bench helpers', () => {
   it('takes medians and judges targets', () => {
     expect(median([5, 1, 3])).toBe(3);
     expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(passes({ srcnn_train_step_ms: 170, srresnet_x4_infer_128_ms: 1716 })).toEqual({ srcnn_train_step_ms: true, srresnet_x4_infer_128_ms: false });
-    expect(passes({ srcnn_train_step_ms: null })).toEqual({ srcnn_train_step_ms: null, srresnet_x4_infer_128_ms: null });
+    expect(passes({ srcnn_train_step_ms: 170, srresnet_x4_infer_128_ms: 1716, srresnet_x4_infer_128_ms_onnx: 588 })).toEqual({
+      srcnn_train_step_ms: true,
+      srresnet_x4_infer_128_ms: false,
+      srresnet_x4_infer_128_ms_onnx: true,
+    });
+    expect(passes({ srcnn_train_step_ms: null })).toEqual({ srcnn_train_step_ms: null, srresnet_x4_infer_128_ms: null, srresnet_x4_infer_128_ms_onnx: null });
   });
 });

@@ -9,7 +9,8 @@ import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
 import { evaluate, type EvalResult } from '../../metrics/evaluate';
 import { writeFileAtomic } from '../../util/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { backendOptions, checkOutputFolder, parseScale, parseTile, parseZoom } from '../shared';
+import { backendOptions, checkOutputFolder, engineOption, parseScale, parseTile, parseZoom, reportEngine } from '../shared';
+import type { EngineChoice } from '../../infer/upscaler';
 import { DEFAULT_ZOOM } from '../../report/crop';
 import { EvalReportCollector } from '../../report/entry';
 import { writeReport } from '../../report/html';
@@ -29,6 +30,7 @@ interface EvalCliOptions {
   saveImages?: string;
   report?: string;
   reportZoom: number;
+  engine: EngineChoice;
 }
 
 export function resultCsv(result: EvalResult): string {
@@ -55,6 +57,7 @@ export function register(program: Command): void {
     .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .option('--ensemble', 'average the 8 flips/rotations (self-ensemble)')
+    .addOption(engineOption())
     .option('--json', 'print one JSON object on stdout')
     .option('--csv <file>', 'also write per-image scores as CSV')
     .option('--save-images <dir>', 'write the super-resolved images as PNG')
@@ -65,9 +68,11 @@ export function register(program: Command): void {
       if (opts.report) checkOutputFolder(opts.report, '--report');
       const dataset = await resolveDataset(opts.dataset);
       if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
-      const info = await initBackend(backendOptions(cmd));
-      notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s)`));
-      const upscaler = await buildUpscaler(opts);
+      const backend = backendOptions(cmd);
+      const info = await initBackend(backend);
+      const upscaler = await buildUpscaler({ ...opts, threads: backend.threads });
+      notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s); engine: ${upscaler.engine?.description ?? 'tfjs'}`));
+      reportEngine(mode, upscaler.engine, true);
       const collector = opts.report
         ? new EvalReportCollector({ model: upscaler.name, scale: upscaler.scale, channel: opts.metricChannel, zoom: opts.reportZoom })
         : undefined;
@@ -94,6 +99,6 @@ export function register(program: Command): void {
         await writeReport(opts.report, collector.report(result.dataset));
         notice(mode, `${style.ok('wrote')} ${opts.report}`);
       }
-      process.stdout.write(opts.json ? JSON.stringify(result) + '\n' : resultTable(result) + '\n');
+      process.stdout.write(opts.json ? JSON.stringify({ ...result, engine: upscaler.engine?.active ?? 'tfjs' }) + '\n' : resultTable(result) + '\n');
     });
 }

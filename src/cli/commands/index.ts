@@ -12,6 +12,7 @@ const COMMANDS: Register[] = [
   (p) => require('./train').register(p),
   (p) => require('./compare').register(p),
   (p) => require('./demo').register(p),
+  (p) => require('./export').register(p),
 ];
 
 export function registerCommands(program: Command): void {

@@ -3,16 +3,20 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend';
 import { formatTable, style } from '../output';
 import { backendOptions } from '../shared';
+import { onnxRuntimeStatus } from '../../onnx/runtime';
 
 export function register(program: Command): void {
   program
     .command('info')
-    .description('show the compute backend in use, why others were skipped, threads and versions')
+    .description('show the compute backend and inference engine in use, why others were skipped, threads and versions')
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const info = await initBackend(backendOptions(cmd));
+      const onnx = onnxRuntimeStatus();
+      // What `--engine auto` runs networks on (interpolation always runs on tfjs).
+      const engineAuto = onnx.available ? 'onnx' : 'tfjs';
       if (opts.json) {
-        process.stdout.write(JSON.stringify(info) + '\n');
+        process.stdout.write(JSON.stringify({ ...info, engineAuto, onnxruntime: onnx }) + '\n');
         return;
       }
       const lines = [
@@ -20,7 +24,14 @@ export function register(program: Command): void {
       ];
       for (const skip of info.skipped) lines.push(`${style.dim('skipped')}  ${skip.backend}: ${skip.reason}`);
       for (const note of info.notes) lines.push(`${style.warn('note')}     ${note}`);
-      lines.push('', formatTable(['component', 'version'], Object.entries(info.versions)));
+      const cuda = onnx.cudaInstalled ? 'CUDA provider installed' : 'CUDA provider not installed';
+      lines.push(
+        onnx.available
+          ? `${style.bold('engine')}   ${style.ok('onnx')} for networks (--engine auto): onnxruntime-node ${onnx.version}, CPU; ${cuda}`
+          : `${style.bold('engine')}   ${style.ok('tfjs')} for networks (--engine auto); onnx unavailable: ${onnx.reason}`,
+      );
+      const versions = { ...info.versions, ...(onnx.version ? { 'onnxruntime-node': onnx.version } : {}) };
+      lines.push('', formatTable(['component', 'version'], Object.entries(versions)));
       process.stdout.write(lines.join('\n') + '\n');
     });
 }

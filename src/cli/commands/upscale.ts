@@ -8,7 +8,8 @@ import { SrError, UsageError } from '../../errors';
 import { formatFromPath, isImageFile, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
 import { ALPHA_MODES, loadUpscaler, upscaleImage, type AlphaMode, type Upscaler } from '../../infer';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
-import { backendOptions, parseScale, parseTile } from '../shared';
+import { backendOptions, engineOption, parseScale, parseTile, reportEngine } from '../shared';
+import type { EngineChoice } from '../../infer/upscaler';
 import { ensembleUpscaler } from '../../infer/ensemble';
 import { DEFAULT_TILE_PAD, tiledUpscaler } from '../../infer/tile';
 
@@ -29,6 +30,7 @@ interface UpscaleCliOptions {
   outscale?: number;
   format?: WritableFormat;
   alpha: AlphaMode;
+  engine: EngineChoice;
 }
 
 export function defaultOutputPath(input: string, scale: number): string {
@@ -110,7 +112,7 @@ async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Ups
     }
   }
   bar.stop();
-  if (opts.json) process.stdout.write(JSON.stringify({ model: upscaler.name, scale: upscaler.scale, outDir, written, skipped, failed }) + '\n');
+  if (opts.json) process.stdout.write(JSON.stringify({ model: upscaler.name, scale: upscaler.scale, engine: upscaler.engine?.active, outDir, written, skipped, failed }) + '\n');
   else {
     notice(mode, `${style.ok('wrote')} ${written.length} image(s) to ${outDir}` + (skipped.length ? `, skipped ${skipped.length} existing` : ''));
     for (const f of failed) notice(mode, style.err(`failed: ${f.error}`));
@@ -130,13 +132,16 @@ export interface BuildUpscalerOptions {
   tile: number;
   tilePad: number;
   ensemble?: boolean;
+  engine?: EngineChoice;
+  /** wasm threads; also ONNX Runtime's intra-op threads. */
+  threads?: number;
   /** Called after each tile when an image is upscaled in tiles. */
   onTile?: (done: number, total: number) => void;
 }
 
 /** The model, tiled to bound memory, optionally self-ensembled (the ensemble runs per tile). */
 export async function buildUpscaler(opts: BuildUpscalerOptions): Promise<Upscaler> {
-  const base = await loadUpscaler({ model: opts.model, scale: opts.scale });
+  const base = await loadUpscaler({ model: opts.model, scale: opts.scale, engine: opts.engine, threads: opts.threads });
   return tiledUpscaler(opts.ensemble ? ensembleUpscaler(base) : base, { tile: opts.tile, pad: opts.tilePad, onTile: opts.onTile });
 }
 
@@ -191,6 +196,7 @@ export function register(program: Command): void {
     .addOption(new Option('--alpha <mode>', 'how an alpha channel is upscaled: bicubic, or by the model like a gray image').choices(ALPHA_MODES).default('bicubic'))
     .option('--outscale <f>', 'final scale: the model runs at its own, bicubic does the rest (e.g. 3.5)', parseOutscale)
     .option('--ensemble', 'average the 8 flips/rotations (self-ensemble; 8x slower, sharper)')
+    .addOption(engineOption())
     .option('--pattern <glob>', "folder input: only names matching this pattern (e.g. '*.jpg')")
     .option('--suffix <text>', 'folder input: added to each output name before its extension', '')
     .option('--skip-existing', 'folder input: leave images whose output already exists')
@@ -201,16 +207,18 @@ export function register(program: Command): void {
       // A bad output extension or a bad image fails before any model is loaded.
       if (!folder && opts.output && !opts.format) formatFromPath(opts.output);
       const image = folder ? undefined : await readImage(input);
-      await initBackend(backendOptions(cmd));
+      const backend = backendOptions(cmd);
+      await initBackend(backend);
       // Folders have their own bar over files; a single image gets one over its tiles.
       const tiles = folder ? undefined : tileProgress(mode);
-      const upscaler = await buildUpscaler({ ...opts, onTile: tiles?.onTile });
+      const upscaler = await buildUpscaler({ ...opts, threads: backend.threads, onTile: tiles?.onTile });
+      reportEngine(mode, upscaler.engine);
       try {
         if (folder) return await upscaleFolder(input, opts, upscaler, mode);
         const output = opts.output ?? defaultOutputPath(input, upscaler.scale).replace(/\.png$/, opts.format ? FORMAT_EXTENSIONS[opts.format] : '.png');
         const w = await upscaleFile(input, output, upscaler, opts, image);
-        if (opts.json) process.stdout.write(JSON.stringify({ ...w, model: upscaler.name, scale: upscaler.scale }) + '\n');
-        else notice(mode, `${style.ok('wrote')} ${output} (${w.width}x${w.height}, ${upscaler.name} x${upscaler.scale}, ${w.seconds.toFixed(1)} s)`);
+        if (opts.json) process.stdout.write(JSON.stringify({ ...w, model: upscaler.name, scale: upscaler.scale, engine: upscaler.engine?.active }) + '\n');
+        else notice(mode, `${style.ok('wrote')} ${output} (${w.width}x${w.height}, ${upscaler.name} x${upscaler.scale}, ${upscaler.engine?.active ?? 'tfjs'}, ${w.seconds.toFixed(1)} s)`);
       } finally {
         tiles?.stop();
         upscaler.dispose();
