@@ -126,6 +126,17 @@ describe('sr train srgan', () => {
     expect(noInit.code).toBe(2);
     expect(noInit.stderr).toMatch(/give --init/);
     expectOneLineError(noInit);
+    // Without gan.vgg, the weights `sr data download vgg19` installs; none there: said before any work.
+    const noVggConfig = path.join(root, 'srgan-no-vgg.yaml');
+    const { vgg: _vgg, ...ganWithoutVgg } = tinySrgan.gan;
+    fs.writeFileSync(noVggConfig, YAML.stringify({ ...tinySrgan, gan: ganWithoutVgg }));
+    const noVgg = await runSr(['train', 'srgan', '--config', noVggConfig, '--phase', 'gan', '--init', path.join(root, 'pre', 'best'), '--out', path.join(root, 'cli-novgg')], {
+      SR_DATA_DIR: tempDir('sr-empty-data-'),
+    });
+    expect(noVgg.code).toBe(1);
+    expect(noVgg.stderr).toMatch(/content loss needs VGG19 weights: run `sr data download vgg19`/);
+    expectOneLineError(noVgg);
+    expect(fs.existsSync(path.join(root, 'cli-novgg'))).toBe(false);
     const badPhase = await runSr(['train', 'srcnn', '--phase', 'gan']);
     expect(badPhase.code).toBe(2);
     expect(badPhase.stderr).toMatch(/--phase is for `sr train srgan`/);

@@ -16,7 +16,8 @@ import {
   type SupervisedConfig,
 } from '../../config';
 import { UsageError } from '../../errors';
-import { MISSING_INIT, trainGan } from '../../train/gan';
+import { locateVggWeights } from '../../models/vgg';
+import { MISSING_INIT, trainGan, vggSource } from '../../train/gan';
 import type { StepLosses } from '../../train/run';
 import { trainSupervised, type TrainEvent } from '../../train/supervised';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
@@ -111,6 +112,8 @@ export function resolveTrainConfig(model: string, opts: TrainCliOptions): Superv
   for (const dir of [config.data.train].flat()) requireDir(dir, 'training data');
   if (config.data.val) requireDir(config.data.val, 'validation data');
   if (config.gan && !config.init && !fs.existsSync(path.join(config.out, 'last'))) throw new UsageError(MISSING_INIT);
+  // The VGG19 weights are checked before minutes go into loading the training images.
+  if (config.gan && config.gan.content_loss !== 'mse') locateVggWeights(vggSource(config.gan));
   return config;
 }
 
