@@ -43,6 +43,12 @@ export const DEFAULT_SCALE = 4;
 /** Names whose weights ship in checkpoints/<name>-x<scale>. */
 export const SHIPPED_MODELS = ['srcnn', 'srresnet', 'srgan'];
 
+/** How each shipped model is trained, for the message when its weights are absent. */
+const TRAIN_COMMAND: Record<string, string> = {
+  srresnet: 'sr train srgan --phase pretrain',
+  srgan: 'sr train srgan --phase gan',
+};
+
 export function shippedCheckpointsDir(): string {
   // src/infer or dist/infer: the package root is two levels up.
   return path.resolve(__dirname, '..', '..', 'checkpoints');
@@ -67,7 +73,7 @@ function shippedFor(name: string, scale: number): string {
     const available = SUPPORTED_SCALES.filter((s) => isCheckpointDir(path.join(shippedCheckpointsDir(), `${name}-x${s}`)));
     throw new SrError(
       `no shipped ${name} weights for x${scale}` +
-        (available.length ? ` (shipped: ${available.map((s) => `x${s}`).join(', ')})` : '; train them with `sr train`'),
+        (available.length ? ` (shipped: ${available.map((s) => `x${s}`).join(', ')})` : `; train them with \`${TRAIN_COMMAND[name] ?? `sr train ${name}`}\` and pass the run folder as --model`),
     );
   }
   return dir;
