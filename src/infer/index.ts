@@ -15,6 +15,7 @@ import { backendInfo } from '../backend';
 import { isCheckpointDir, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../train/checkpoint';
 import { onnxCheckpointUpscaler } from '../onnx/upscaler';
 import { interpolationUpscaler, isInterpolation } from './interpolation';
+import { DEFAULT_TILE_PAD } from './tile';
 import { modelUpscaler, type ModelDescription } from './model-upscaler';
 import type { EngineChoice, EngineInfo, Upscaler } from './upscaler';
 
@@ -185,15 +186,50 @@ export interface UpscaleImageOptions {
   outscale?: number;
   /** Default 'bicubic': smooth, never ringing, and free. */
   alpha?: AlphaMode;
+  /** Output pixels per band of a large image (default BAND_OUTPUT_PIXELS); see upscaleImage. */
+  bandPixels?: number;
 }
+
+/**
+ * Output pixels above which a picture is done in horizontal bands. A 2000x2000 RGBA picture at x4
+ * is 8000x8000: whole, its float colour, alpha, joined and rounded copies alone would pass 3 GB
+ * (wasm's heap ends at 4 GB), so only one band's tensors exist at a time and the rounded bands are
+ * written straight into the output's integer buffer.
+ */
+export const BAND_OUTPUT_PIXELS = 2048 * 2048;
+/** LR rows of real context above and below a band (as much as a tile gets: the networks' reach). */
+export const BAND_CONTEXT = DEFAULT_TILE_PAD;
 
 /**
  * Upscales a whole decoded image: colour through the upscaler, alpha (if any) by bicubic or, with
  * `alpha: 'model'`, through the same upscaler as a gray image (sharper mask edges), gray stays
  * gray, bit depth is kept. With `outscale`, the model's result is resized (MATLAB bicubic) to
  * round(size * outscale), for scales the model was not trained for.
+ *
+ * Large results are made band by band: each band of LR rows is upscaled with BAND_CONTEXT rows of
+ * context on each side, which are then cut away, so the bands join without seams (as tiles do).
  */
 export async function upscaleImage(image: Image, upscaler: Upscaler, options: UpscaleImageOptions = {}): Promise<Image> {
+  const s = upscaler.scale;
+  const rowPixels = image.width * s * s;
+  const bandRows = Math.max(1, Math.floor((options.bandPixels ?? BAND_OUTPUT_PIXELS) / rowPixels));
+  // A non-integer final scale maps output rows across band edges: such pictures are done whole.
+  const integerScale = options.outscale === undefined || options.outscale === s;
+  if (!integerScale || image.height <= bandRows) return upscaleWhole(image, upscaler, options);
+  const rowValues = image.width * image.channels;
+  const outRowValues = image.width * s * image.channels;
+  const data = image.bitDepth === 16 ? new Uint16Array(image.height * s * outRowValues) : new Uint8Array(image.height * s * outRowValues);
+  for (let y0 = 0; y0 < image.height; y0 += bandRows) {
+    const y1 = Math.min(image.height, y0 + bandRows);
+    const [c0, c1] = [Math.max(0, y0 - BAND_CONTEXT), Math.min(image.height, y1 + BAND_CONTEXT)];
+    const band: Image = { ...image, height: c1 - c0, data: image.data.subarray(c0 * rowValues, c1 * rowValues) };
+    const up = await upscaleWhole(band, upscaler, options);
+    data.set(up.data.subarray((y0 - c0) * s * outRowValues, (y1 - c0) * s * outRowValues), y0 * s * outRowValues);
+  }
+  return { data, width: image.width * s, height: image.height * s, channels: image.channels, bitDepth: image.bitDepth };
+}
+
+async function upscaleWhole(image: Image, upscaler: Upscaler, options: UpscaleImageOptions): Promise<Image> {
   const { color, alpha, bitDepth } = splitImage(image);
   const factor = options.outscale ?? upscaler.scale;
   const [outH, outW] = [Math.max(1, Math.round(image.height * factor)), Math.max(1, Math.round(image.width * factor))];
