@@ -5,9 +5,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { SrError, UsageError } from '../errors';
-import { writeFileAtomic } from '../util/atomic';
+import { writeAtomic } from '../util/atomic';
 
 export type Channels = 1 | 2 | 3 | 4;
 
@@ -143,8 +143,8 @@ export interface WriteOptions {
   quality?: number;
 }
 
-/** Encodes an Image to bytes in the given format. 16-bit survives in PNG and TIFF. */
-export async function encodeImage(image: Image, format: WritableFormat, quality?: number): Promise<Buffer> {
+/** The sharp pipeline that encodes an Image in the given format. 16-bit survives in PNG and TIFF. */
+function encoder(image: Image, format: WritableFormat, quality?: number): Sharp {
   const { width, height, channels } = image;
   let pipeline = sharp(image.data, { raw: { width, height, channels } });
   const gray = channels <= 2;
@@ -154,25 +154,36 @@ export async function encodeImage(image: Image, format: WritableFormat, quality?
   else pipeline = pipeline.toColourspace(gray ? 'b-w' : 'srgb');
   switch (format) {
     case 'png':
-      return pipeline.png({ compressionLevel: 6 }).toBuffer();
+      return pipeline.png({ compressionLevel: 6 });
     case 'jpeg':
-      return pipeline.jpeg({ quality: quality ?? 95, chromaSubsampling: '4:4:4' }).toBuffer();
+      return pipeline.jpeg({ quality: quality ?? 95, chromaSubsampling: '4:4:4' });
     case 'webp':
-      return pipeline.webp({ quality: quality ?? 95 }).toBuffer();
+      return pipeline.webp({ quality: quality ?? 95 });
     case 'tiff':
-      return pipeline.tiff({ compression: 'lzw' }).toBuffer();
+      return pipeline.tiff({ compression: 'lzw' });
   }
 }
 
-/** Writes an image atomically; the format comes from the extension unless given. */
+/** Encodes an Image to bytes in the given format. */
+export async function encodeImage(image: Image, format: WritableFormat, quality?: number): Promise<Buffer> {
+  return encoder(image, format, quality).toBuffer();
+}
+
+/**
+ * Writes an image atomically; the format comes from the extension unless given. The encoder
+ * streams to the temporary file: an 8000x8000 PNG can be hundreds of megabytes, which need not
+ * also sit in memory.
+ */
 export async function writeImage(file: string, image: Image, options: WriteOptions = {}): Promise<void> {
   const format = options.format ?? formatFromPath(file);
-  const bytes = await encodeImage(image, format, options.quality);
+  const pipeline = encoder(image, format, options.quality);
   try {
-    await writeFileAtomic(file, bytes);
+    await writeAtomic(file, async (tmp) => {
+      await pipeline.toFile(tmp);
+    });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SrError(`${file}: cannot write (${code ?? (err as Error).message})`);
+    throw new SrError(`${file}: cannot write (${code ?? (err as Error).message.split('\n')[0]})`);
   }
 }
 

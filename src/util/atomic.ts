@@ -13,18 +13,30 @@ export function tempPathFor(target: string): string {
 }
 
 export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
+  await writeAtomic(target, async (tmp) => {
+    const handle = await fs.promises.open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/**
+ * The same for a writer that makes the file itself (e.g. an encoder streaming to disk, so a large
+ * output is never held in memory): `write` creates `tmp`, which is then flushed and renamed.
+ */
+export async function writeAtomic(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempPathFor(target);
-  const handle = await fs.promises.open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
-  await handle.close();
-  try {
+    await write(tmp);
+    const handle = await fs.promises.open(tmp, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.promises.rename(tmp, target);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
