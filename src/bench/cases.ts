@@ -235,6 +235,27 @@ const srresnetTrainStep: BenchCase = {
   },
 };
 
+/** The 128x128 RGB image both inference cases upscale (noise: values do not change the cost). */
+function inferenceInput(): tf.Tensor4D {
+  const [n, h, w, c] = SRRESNET_INFER_SETUP.input;
+  return tf.tensor4d(randomPlane(new Rng(SEED), n * h, w, c).data, [n, h, w, c]);
+}
+
+/** Times a forward pass including reading the result back, as `sr upscale` must. */
+async function timeInference(forward: () => Promise<tf.Tensor>, timing: { warmup: number; warmupMs: number; reps: number }) {
+  let shape: number[] = [];
+  const samples = await timeRuns(async () => {
+    const y = await forward();
+    try {
+      await y.data();
+      shape = y.shape;
+    } finally {
+      y.dispose();
+    }
+  }, timing);
+  return { samples, shape };
+}
+
 const srresnetInfer: BenchCase = {
   name: 'srresnet_x4_infer_128_ms',
   title: 'SRResNet x4 inference, one 128x128 RGB image',
@@ -246,21 +267,10 @@ const srresnetInfer: BenchCase = {
     const model = buildSrresnet();
     // What `sr upscale` runs: batch norms folded into the convolutions, PReLU fused.
     const folded = FoldedNetwork.from(model);
-    const rng = new Rng(SEED);
-    const [n, h, w, c] = SRRESNET_INFER_SETUP.input;
-    const x = tf.tensor4d(randomPlane(rng, n * h, w, c).data, [n, h, w, c]);
+    const x = inferenceInput();
     try {
-      const flops = countConvFlops(model, [n, h, w, c]);
-      let shape: number[] = [];
-      const samples = await timeRuns(async () => {
-        const y = folded.predict(x);
-        try {
-          await y.data();
-          shape = y.shape;
-        } finally {
-          y.dispose();
-        }
-      }, { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+      const flops = countConvFlops(model, x.shape);
+      const { samples, shape } = await timeInference(async () => folded.predict(x), { warmup: this.warmup, warmupMs: this.warmupMs, reps });
       const result = fromSamples(samples, 'ms', { ...SRRESNET_INFER_SETUP, readBack: true, flops: flopSummary(flops, 'forward') });
       result.extra = { outputShape: shape };
       return withFlops(result, flops.forward / 1e9);
@@ -291,21 +301,10 @@ const srresnetInferOnnx: BenchCase = {
     folded.dispose();
     const session = await createSession(bytes, { threads: ctx.threads, cuda: true });
     const run = sessionNetwork(session.session);
-    const rng = new Rng(SEED);
-    const [n, h, w, c] = SRRESNET_INFER_SETUP.input;
-    const x = tf.tensor4d(randomPlane(rng, n * h, w, c).data, [n, h, w, c]);
+    const x = inferenceInput();
     try {
-      const flops = countConvFlops(model, [n, h, w, c]);
-      let shape: number[] = [];
-      const samples = await timeRuns(async () => {
-        const y = await run(x);
-        try {
-          await y.data();
-          shape = y.shape;
-        } finally {
-          y.dispose();
-        }
-      }, { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+      const flops = countConvFlops(model, x.shape);
+      const { samples, shape } = await timeInference(() => run(x), { warmup: this.warmup, warmupMs: this.warmupMs, reps });
       const result = fromSamples(samples, 'ms', { ...setup, provider: session.provider, threads: session.threads, onnxruntime: status.version, readBack: true, flops: flopSummary(flops, 'forward') });
       result.extra = { outputShape: shape, ...(session.notes.length ? { notes: session.notes } : {}) };
       return withFlops(result, flops.forward / 1e9);
