@@ -1,12 +1,15 @@
 /**
- * Sum over the leading axes as a matrix product with a row of ones.
+ * Sum over the leading axes as a matrix product with a column of ones.
  *
  * Every bias gradient is such a sum (tfjs's fused conv2d and dense gradients reduce dy over batch and
  * space), and the wasm backend's Sum handles it badly: it first transposes the reduced axes innermost
- * (single-threaded) and then sums each row on one thread. Reshaped to [rows, C], the same sum is
- * ones[1, rows] x [rows, C], which XNNPACK runs multithreaded: 0.3-0.4 ms against 3.4-4.7 ms for
- * [16,33,33,64] over [0,1,2] with 2 threads. Other reductions (inner axes need no transpose), other
- * dtypes and small inputs go to the backend's own kernel.
+ * (single-threaded) and then sums each row on one thread. Reshaped to [rows, C] and transposed, the same
+ * sum is [C, rows] x ones[rows, 1], which XNNPACK runs multithreaded. The order matters: the wasm
+ * BatchMatMul packs its second operand into XNNPACK's weight layout and caches that only for as long as
+ * the tensor lives, so with dy as the second operand (ones[1, rows] x [rows, C]) every new gradient was
+ * repacked, 4-9 ms for [16,33,33,64]; packing the ones costs nothing and the transpose is about 1 ms.
+ * Other reductions (inner axes need no transpose), other dtypes and small inputs go to the backend's
+ * own kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import { inputTensor } from './kernel_util';
@@ -45,7 +48,7 @@ function sumByMatMul(native: tf.KernelFunc): tf.KernelFunc {
     if (!plan) return native(args);
     const k = plan.axes;
     const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
-    return tf.tidy(() => tf.reshape(tf.matMul(tf.ones([1, plan.rows]), tf.reshape(x, [plan.rows, plan.cols])), outShape));
+    return tf.tidy(() => tf.reshape(tf.matMul(tf.transpose(tf.reshape(x, [plan.rows, plan.cols])), tf.ones([plan.rows, 1])), outShape));
   };
 }
 
