@@ -81,6 +81,12 @@ export interface SessionOptions {
   threads?: number;
   /** Try the CUDA execution provider first when it is installed (default true). */
   cuda?: boolean;
+  /**
+   * ONNX Runtime's CPU memory arena (default true). It keeps every block it ever took, grown in
+   * powers of two: about 8% faster on a 128x128 SRResNet x4 input, but 1 GB resident after one
+   * 224x224 tile where the same run without it peaks at 0.2 GB.
+   */
+  memoryArena?: boolean;
 }
 
 export interface OnnxSession {
@@ -102,6 +108,7 @@ export async function createSession(model: Uint8Array, options: SessionOptions =
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
+    enableCpuMemArena: options.memoryArena ?? true,
   };
   const notes: string[] = [];
   if (options.cuda !== false && onnxRuntimeStatus().cudaInstalled) {

@@ -14,7 +14,7 @@ import { describeCheckpoint, loadUpscaler, type Upscaler } from '../../src/infer
 import { ensembleUpscaler } from '../../src/infer/ensemble';
 import { tiledUpscaler } from '../../src/infer/tile';
 import { createSession, onnxRuntimeStatus } from '../../src/onnx/runtime';
-import { exportCheckpoint, sessionNetwork } from '../../src/onnx/upscaler';
+import { exportCheckpoint, onnxCheckpointUpscaler, sessionNetwork } from '../../src/onnx/upscaler';
 import { readCheckpointMeta } from '../../src/train/checkpoint';
 import { saveTestCheckpoint, type TestCheckpoint } from '../helpers/checkpoints';
 
@@ -92,6 +92,10 @@ async function engineTask(root: string) {
   // Tiles and self-ensemble wrap the ONNX engine as they wrap tfjs.
   const wrap = (u: Upscaler) => tiledUpscaler(ensembleUpscaler(u), { tile: 8, pad: 4 });
   const [ea, eb] = [await upscaleWith(wrap(tfjs), lr), await upscaleWith(wrap(first), lr)];
+  // Inputs above the arena threshold run in a second session without ONNX Runtime's memory arena:
+  // here the colour image (17x14) goes there and the gray one (11x9) stays in the first.
+  const split = await onnxCheckpointUpscaler(dir, describeCheckpoint(dir, readCheckpointMeta(dir), 'split'), { threads: 1, arenaMaxInputPixels: 11 * 9 });
+  const [la, lg] = [await upscaleWith(split, lr), await upscaleWith(split, gray)];
   const selection = {
     engines: [tfjs.engine, first.engine, second.engine, wrap(first).engine].map((e) => ({ active: e?.active, requested: e?.requested, description: e?.description, export: e?.export, notes: e?.notes })),
     shape: b.shape,
@@ -100,11 +104,13 @@ async function engineTask(root: string) {
     grayShape: gb.shape,
     grayDiff: maxDiff(ga, gb),
     tiledEnsembleDiff: maxDiff(ea, eb),
+    leanDiff: maxDiff(a, la),
+    arenaGrayDiff: maxDiff(ga, lg),
   };
   const bicubic = await loadUpscaler({ model: 'bicubic', scale: 2, engine: 'onnx' });
   const oldCache = fs.readFileSync(path.join(dir, 'model.onnx'));
-  tf.dispose([b, c, ga, gb, ea, eb]);
-  [first, second].forEach((u) => u.dispose());
+  tf.dispose([b, c, ga, gb, ea, eb, la, lg]);
+  [first, second, split].forEach((u) => u.dispose());
 
   // New weights in the same folder, with the old export copied back in beside them: the key no
   // longer matches, so it is rebuilt and the output follows the new weights.

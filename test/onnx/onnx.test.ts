@@ -75,6 +75,11 @@ describe('engines', () => {
     for (const diff of [s.rgbDiff, s.autoDiff, s.grayDiff, s.tiledEnsembleDiff]) expect(diff).toBeLessThan(1e-4);
   });
 
+  it('gives the same result from the session without the memory arena that large inputs use', () => {
+    expect(r.selection.leanDiff).toBeLessThan(1e-4);
+    expect(r.selection.arenaGrayDiff).toBeLessThan(1e-4);
+  });
+
   it('caches the export beside the checkpoint and rebuilds it when the weights change', () => {
     const [, onnx, auto] = r.selection.engines;
     expect(onnx.export).toEqual({ path: expect.stringMatching(/srcnn[/\\]model\.onnx$/), rebuilt: true });
