@@ -92,10 +92,10 @@ export async function exportCheckpoint(dir: string, d: ModelDescription, extra: 
 }
 
 /**
- * LR pixels up to which an input runs in the session with ONNX Runtime's memory arena. Above it
- * (tiles of a large picture, whole mid-size pictures) a session without the arena runs: 6-8% slower,
- * but it returns its memory, where the arena would hold the largest run's peak, doubled (2000x2000
- * RGBA x4 in 224x224 tiles: 2.4 GB resident with the arena).
+ * LR pixels up to which an input runs in the session with ONNX Runtime's memory arena. From the
+ * first larger input on (tiles of a large picture, whole mid-size pictures) a session without the
+ * arena runs everything: 6-8% slower, but it returns its memory after each run, where the arena
+ * keeps the largest run's blocks, grown in powers of two, and grows again for every new shape.
  */
 export const ARENA_MAX_INPUT_PIXELS = 128 * 128;
 
@@ -118,7 +118,9 @@ export async function onnxCheckpointUpscaler(dir: string, d: ModelDescription, o
   const arenaMax = options.arenaMaxInputPixels ?? ARENA_MAX_INPUT_PIXELS;
   const run: AsyncNetwork = async (batch) => {
     const [, h, w] = batch.shape;
-    if (session.provider === 'cuda' || h * w <= arenaMax) return runSmall(batch);
+    // Once large inputs came, small ones (a picture's last, narrower tiles) stay off the arena too:
+    // each new shape would grow it again (the last band of a 2000x2000 picture took 0.8 GB more).
+    if (session.provider === 'cuda' || (!lean && h * w <= arenaMax)) return runSmall(batch);
     if (!lean) {
       const leanSession = await createSession(cached.bytes, { threads: session.threads, cuda: false, memoryArena: false });
       lean = { session: leanSession, run: sessionNetwork(leanSession.session) };

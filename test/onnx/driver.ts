@@ -92,10 +92,13 @@ async function engineTask(root: string) {
   // Tiles and self-ensemble wrap the ONNX engine as they wrap tfjs.
   const wrap = (u: Upscaler) => tiledUpscaler(ensembleUpscaler(u), { tile: 8, pad: 4 });
   const [ea, eb] = [await upscaleWith(wrap(tfjs), lr), await upscaleWith(wrap(first), lr)];
-  // Inputs above the arena threshold run in a second session without ONNX Runtime's memory arena:
-  // here the colour image (17x14) goes there and the gray one (11x9) stays in the first.
+  // Inputs above the arena threshold run in a second session without ONNX Runtime's memory arena,
+  // and so does everything after them: the gray image (11x9) runs with the arena, the colour one
+  // (17x14) without, and the gray one again without.
   const split = await onnxCheckpointUpscaler(dir, describeCheckpoint(dir, readCheckpointMeta(dir), 'split'), { threads: 1, arenaMaxInputPixels: 11 * 9 });
-  const [la, lg] = [await upscaleWith(split, lr), await upscaleWith(split, gray)];
+  const lg = await upscaleWith(split, gray);
+  const la = await upscaleWith(split, lr);
+  const lg2 = await upscaleWith(split, gray);
   const selection = {
     engines: [tfjs.engine, first.engine, second.engine, wrap(first).engine].map((e) => ({ active: e?.active, requested: e?.requested, description: e?.description, export: e?.export, notes: e?.notes })),
     shape: b.shape,
@@ -106,10 +109,11 @@ async function engineTask(root: string) {
     tiledEnsembleDiff: maxDiff(ea, eb),
     leanDiff: maxDiff(a, la),
     arenaGrayDiff: maxDiff(ga, lg),
+    leanGrayDiff: maxDiff(ga, lg2),
   };
   const bicubic = await loadUpscaler({ model: 'bicubic', scale: 2, engine: 'onnx' });
   const oldCache = fs.readFileSync(path.join(dir, 'model.onnx'));
-  tf.dispose([b, c, ga, gb, ea, eb, la, lg]);
+  tf.dispose([b, c, ga, gb, ea, eb, la, lg, lg2]);
   [first, second, split].forEach((u) => u.dispose());
 
   // New weights in the same folder, with the old export copied back in beside them: the key no

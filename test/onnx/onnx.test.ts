@@ -78,6 +78,7 @@ describe('engines', () => {
   it('gives the same result from the session without the memory arena that large inputs use', () => {
     expect(r.selection.leanDiff).toBeLessThan(1e-4);
     expect(r.selection.arenaGrayDiff).toBeLessThan(1e-4);
+    expect(r.selection.leanGrayDiff).toBeLessThan(1e-4);
   });
 
   it('caches the export beside the checkpoint and rebuilds it when the weights change', () => {
