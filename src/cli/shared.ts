@@ -1,6 +1,7 @@
 /** Option plumbing shared by the subcommands. */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { TileSize } from '../infer/tile';
 import { UsageError } from '../errors';
 import { Option, type Command } from 'commander';
 import { ENGINE_CHOICES, type EngineInfo } from '../infer/upscaler';
@@ -28,6 +29,14 @@ export function parseTile(flag: string) {
     if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number (0 or more), got '${value}'`);
     return n;
   };
+}
+
+/** `--tile`: a side in LR pixels, 0 for the whole image, or 'auto'. */
+export function parseTileSize(value: string): TileSize {
+  if (value === 'auto') return 'auto';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--tile must be 'auto' or a whole number (0: the whole image at once), got '${value}'`);
+  return n;
 }
 
 /** `--zoom`/`--report-zoom`: a whole number from 1 to 16 (crops are enlarged by nearest neighbour). */

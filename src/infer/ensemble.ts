@@ -31,6 +31,7 @@ export function ensembleUpscaler(inner: Upscaler): Upscaler {
     name: `${inner.name}+ensemble`,
     scale: inner.scale,
     engine: inner.engine,
+    bytesPerPixel: inner.bytesPerPixel,
     dispose: () => inner.dispose(),
     async upscale(lr: tf.Tensor3D): Promise<tf.Tensor3D> {
       let sum: tf.Tensor3D | undefined;

@@ -90,7 +90,14 @@ export function describeCheckpoint(dir: string, meta: CheckpointMeta, label: str
   const spec = findModel(meta.architecture);
   if (!spec) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
   const options = parseModelOptions(spec, meta.options, `${dir} meta.options`);
-  return { name: label, scale: meta.scale, inputSpace: meta.inputSpace, inputIsUpsampled: meta.inputIsUpsampled, shrink: spec.shrink(options) };
+  return {
+    name: label,
+    scale: meta.scale,
+    inputSpace: meta.inputSpace,
+    inputIsUpsampled: meta.inputIsUpsampled,
+    shrink: spec.shrink(options),
+    featureChannels: spec.featureChannels(options),
+  };
 }
 
 function tfjsEngine(requested: EngineChoice, notes: string[] = []): EngineInfo {

@@ -18,6 +18,19 @@ export interface ModelDescription {
   inputIsUpsampled: boolean;
   /** Pixels lost per side by 'valid' convolutions; the input is mirror-padded by this much. */
   shrink: number;
+  /** The widest feature map's channels at output resolution (ModelSpec.featureChannels). */
+  featureChannels?: number;
+}
+
+/**
+ * Feature maps of the widest size alive at once while a network runs (a layer's input and output):
+ * ONNX Runtime peaked at about 1.6 of them for SRGAN on a 224x224 tile, tfjs holds two.
+ */
+const LIVE_FEATURE_MAPS = 2;
+
+/** Working memory one LR pixel costs when run at once, for automatic tiling (undefined: unknown). */
+export function workBytesPerPixel(d: ModelDescription): number | undefined {
+  return d.featureChannels === undefined ? undefined : LIVE_FEATURE_MAPS * 4 * d.featureChannels * d.scale * d.scale;
 }
 
 /** Runs the network on one [H, W, C] image, padding so the output covers the whole input. */
@@ -94,6 +107,7 @@ export function modelUpscaler(model: tf.LayersModel, d: ModelDescription, engine
     name: d.name,
     scale: d.scale,
     engine,
+    bytesPerPixel: workBytesPerPixel(d),
     async upscale(lr: tf.Tensor3D) {
       return upscaleWithNetwork(folded, d, lr);
     },

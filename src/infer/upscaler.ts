@@ -27,6 +27,11 @@ export interface Upscaler {
   /** Where the work runs (absent for upscalers made outside loadUpscaler). */
   readonly engine?: EngineInfo;
   /**
+   * Working memory (bytes) one LR pixel costs when upscaled in one piece, an estimate that
+   * automatic tiling divides its memory budget by; absent: a few float maps at output size.
+   */
+  readonly bytesPerPixel?: number;
+  /**
    * [H, W, C] in [0, 1] with C = 1 (gray) or 3 (RGB) to [H*scale, W*scale, C]. The result is not
    * clipped or rounded; the caller owns it.
    */

@@ -26,6 +26,11 @@ export interface ModelSpec<Options extends Record<string, unknown> = Record<stri
    * each dimension (0 for size-preserving networks).
    */
   shrink(options: Options): number;
+  /**
+   * Channels of the widest feature map, counted at output resolution (a map at half resolution
+   * counts a quarter): what one output pixel costs in working memory, for automatic tiling.
+   */
+  featureChannels(options: Options): number;
 }
 
 const registry = new Map<string, ModelSpec>();

@@ -26,6 +26,8 @@ export const srcnn = registerModel<SrcnnOptions>({
   inputSpace: 'y',
   inputIsUpsampled: true,
   options,
+  // Every layer runs on the upscaled image: the widest is the widest layer.
+  featureChannels: (o) => Math.max(...o.widths),
   shrink: (o) => (o.padding === 'valid' ? (o.kernels[0] - 1) / 2 + (o.kernels[1] - 1) / 2 + (o.kernels[2] - 1) / 2 : 0),
   build(o, _scale, seed) {
     const nextSeed = seeds(seed);

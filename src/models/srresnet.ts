@@ -61,6 +61,8 @@ export const srresnet = registerModel<SrresnetOptions>({
   inputIsUpsampled: false,
   options,
   shrink: () => 0,
+  // The last upsampler: width * f^2 channels at 1/f of the output resolution, then width at it.
+  featureChannels: (o) => o.width,
   build(o, scale, seed) {
     const conv = seededConv(seed);
     const input = tf.input({ shape: [null, null, 3], name: 'lr' });

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FoldedNetwork } from '../infer/fold';
-import { upscaleWithAsyncNetwork, type AsyncNetwork, type ModelDescription } from '../infer/model-upscaler';
+import { upscaleWithAsyncNetwork, workBytesPerPixel, type AsyncNetwork, type ModelDescription } from '../infer/model-upscaler';
 import type { EngineInfo, Upscaler } from '../infer/upscaler';
 import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint';
 import { cachedExport, CACHE_KEY_PROP, type CachedExport } from './cache';
@@ -139,6 +139,7 @@ export async function onnxCheckpointUpscaler(dir: string, d: ModelDescription, o
     name: d.name,
     scale: d.scale,
     engine,
+    bytesPerPixel: workBytesPerPixel(d),
     upscale: (lr) => upscaleWithAsyncNetwork(run, d, lr),
     dispose() {
       for (const s of [session, lean?.session]) void s?.session.release().catch(() => undefined);

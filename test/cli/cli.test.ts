@@ -49,6 +49,10 @@ describe('sr upscale', () => {
     const tiled = path.join(dir, 'tiled.png');
     expect((await runSr(['upscale', rgb, '-o', whole, '--scale', '2'])).code).toBe(0);
     expect((await runSr(['upscale', rgb, '-o', tiled, '--scale', '2', '--tile', '8', '--tile-pad', '4'])).code).toBe(0);
+    expect((await runSr(['upscale', rgb, '-o', whole, '--scale', '2', '--tile', 'auto'])).code).toBe(0);
+    const bad = await runSr(['upscale', rgb, '-o', tiled, '--tile', 'big']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^sr: --tile must be 'auto' or a whole number \(0: the whole image at once\), got 'big'$/);
     const [a, b] = [await readImage(whole), await readImage(tiled)];
     expect([b.width, b.height]).toEqual([a.width, a.height]);
     let maxDiff = 0;

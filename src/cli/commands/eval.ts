@@ -9,12 +9,12 @@ import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
 import { evaluate, type EvalResult } from '../../metrics/evaluate';
 import { writeFileAtomic } from '../../util/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { backendOptions, checkOutputFolder, engineOption, parseScale, parseTile, parseZoom, reportEngine } from '../shared';
+import { backendOptions, checkOutputFolder, engineOption, parseScale, parseTile, parseTileSize, parseZoom, reportEngine } from '../shared';
 import type { EngineChoice } from '../../infer/upscaler';
 import { DEFAULT_ZOOM } from '../../report/crop';
 import { EvalReportCollector } from '../../report/entry';
 import { writeReport } from '../../report/html';
-import { DEFAULT_TILE_PAD } from '../../infer/tile';
+import { DEFAULT_TILE_PAD, type TileSize } from '../../infer/tile';
 import { buildUpscaler } from './upscale';
 
 interface EvalCliOptions {
@@ -23,7 +23,7 @@ interface EvalCliOptions {
   scale?: number;
   metricChannel: MetricChannel;
   json?: boolean;
-  tile: number;
+  tile: TileSize;
   tilePad: number;
   ensemble?: boolean;
   csv?: string;
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
-    .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
+    .option('--tile <n|auto>', 'tile side in LR pixels to bound memory; 0: the whole image at once; auto: from free memory', parseTileSize, 'auto' as TileSize)
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .option('--ensemble', 'average the 8 flips/rotations (self-ensemble)')
     .addOption(engineOption())

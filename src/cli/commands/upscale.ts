@@ -8,10 +8,10 @@ import { SrError, UsageError } from '../../errors';
 import { formatFromPath, isImageFile, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
 import { ALPHA_MODES, loadUpscaler, upscaleImage, type AlphaMode, type Upscaler } from '../../infer';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
-import { backendOptions, engineOption, parseScale, parseTile, reportEngine } from '../shared';
+import { backendOptions, engineOption, parseScale, parseTile, parseTileSize, reportEngine } from '../shared';
 import type { EngineChoice } from '../../infer/upscaler';
 import { ensembleUpscaler } from '../../infer/ensemble';
-import { DEFAULT_TILE_PAD, tiledUpscaler } from '../../infer/tile';
+import { DEFAULT_TILE_PAD, tiledUpscaler, type TileSize } from '../../infer/tile';
 
 const FORMAT_EXTENSIONS: Record<WritableFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
@@ -21,7 +21,7 @@ interface UpscaleCliOptions {
   scale?: number;
   quality?: number;
   json?: boolean;
-  tile: number;
+  tile: TileSize;
   tilePad: number;
   pattern?: string;
   suffix?: string;
@@ -129,7 +129,7 @@ function parseOutscale(value: string): number {
 export interface BuildUpscalerOptions {
   model: string;
   scale?: number;
-  tile: number;
+  tile: TileSize;
   tilePad: number;
   ensemble?: boolean;
   engine?: EngineChoice;
@@ -190,7 +190,7 @@ export function register(program: Command): void {
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .option('--quality <q>', 'JPEG/WebP quality 1-100', parseQuality)
-    .option('--tile <n>', 'tile side in LR pixels to bound memory (0: automatic)', parseTile('--tile'), 0)
+    .option('--tile <n|auto>', 'tile side in LR pixels to bound memory; 0: the whole image at once; auto: from free memory', parseTileSize, 'auto' as TileSize)
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .addOption(new Option('--format <format>', 'output format, whatever the extension').choices([...WRITABLE_FORMATS]))
     .addOption(new Option('--alpha <mode>', 'how an alpha channel is upscaled: bicubic, or by the model like a gray image').choices(ALPHA_MODES).default('bicubic'))
