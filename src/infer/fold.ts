@@ -202,7 +202,7 @@ export class FoldedNetwork implements Network {
     private readonly inputChannels: number | null,
   ) {}
 
-  /** Plans the folded network; the model's own weights are copied, so it may be disposed after. */
+  /** Plans the folded network; its weights are copied, but weightless layers (add, shuffle) are the model's: keep the model until this is disposed. */
   static from(model: tf.LayersModel, options: FoldOptions = {}): FoldedNetwork {
     const layers = model.layers;
     const consumers = new Map<string, number>();
@@ -300,12 +300,34 @@ export class FoldedNetwork implements Network {
     return new FoldedNetwork(steps, inputName, outputName, owned, inputChannels);
   }
 
+  /**
+   * Each step's temporaries are freed when it ends and each value once its last reader has run, so
+   * only the graph's live values exist at a time. Kept all to the end (one tf.tidy), a 224x224
+   * SRGAN tile held every block's output and each upsampler's copies at once: over 2 GB of wasm memory.
+   */
   predict(x: tf.Tensor4D): tf.Tensor {
-    return tf.tidy(() => {
-      const values = new Map<string, tf.Tensor>([[this.inputName, x]]);
-      for (const step of this.steps) values.set(step.name, runStep(step.op, step.inputs.map((n) => values.get(n)!)));
-      return values.get(this.outputName)!;
-    });
+    const lastUse = new Map<string, number>();
+    this.steps.forEach((step, i) => step.inputs.forEach((n) => lastUse.set(n, i)));
+    const values = new Map<string, tf.Tensor>([[this.inputName, x]]);
+    let out: tf.Tensor | undefined;
+    const release = (name: string) => {
+      const t = values.get(name)!;
+      values.delete(name);
+      // A layer may hand back its input unchanged: a tensor is freed only when no name holds it.
+      if (t !== x && t !== out && ![...values.values()].includes(t)) t.dispose();
+    };
+    try {
+      this.steps.forEach((step, i) => {
+        values.set(step.name, tf.tidy(() => runStep(step.op, step.inputs.map((n) => values.get(n)!))));
+        for (const name of new Set(step.inputs)) if (lastUse.get(name) === i && name !== this.outputName) release(name);
+        if (!lastUse.has(step.name) && step.name !== this.outputName) release(step.name);
+      });
+      out = values.get(this.outputName)!;
+      values.delete(this.outputName);
+      return out;
+    } finally {
+      for (const name of [...values.keys()]) release(name);
+    }
   }
 
   /** The folded graph as data (its tensors stay owned by this network). */

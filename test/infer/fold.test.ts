@@ -52,3 +52,29 @@ test('SRCNN (no batch norm, ReLU inside the convolutions) is unchanged by foldin
   model.dispose();
   x.dispose();
 });
+
+test('memory while predicting does not grow with depth: each value is freed after its last use', async () => {
+  const x = tf.randomUniform([1, 24, 24, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+  const peakFor = async (blocks: number) => {
+    const model = getModel('srresnet').build({ blocks, width: 16 }, 4, 3);
+    const folded = FoldedNetwork.from(model);
+    const before = tf.memory().numTensors;
+    // The deeper network's own weights are not what is measured.
+    const weightBytes = tf.memory().numBytes;
+    let out: tf.Tensor | undefined;
+    const info = await tf.profile(() => {
+      out = folded.predict(x);
+      return out;
+    });
+    out!.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    folded.dispose();
+    model.dispose();
+    // The most memory held after any kernel (profile's peakBytes also counts kernels' scratch).
+    return Math.max(...info.kernels.map((k) => k.totalBytesSnapshot)) - weightBytes;
+  };
+  const [shallow, deep] = [await peakFor(2), await peakFor(12)];
+  // Kept to the end, 10 more blocks would add 20 steps' outputs of 24*24*16 floats (720 KiB).
+  expect(deep).toBe(shallow);
+  x.dispose();
+});
