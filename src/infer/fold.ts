@@ -194,13 +194,18 @@ export interface FoldOptions {
 }
 
 export class FoldedNetwork implements Network {
+  /** For each value, the index of the last step that reads it. */
+  private readonly lastUse = new Map<string, number>();
+
   private constructor(
     private readonly steps: FoldedStep[],
     private readonly inputName: string,
     private readonly outputName: string,
     private readonly owned: tf.Tensor[],
     private readonly inputChannels: number | null,
-  ) {}
+  ) {
+    steps.forEach((step, i) => step.inputs.forEach((n) => this.lastUse.set(n, i)));
+  }
 
   /** Plans the folded network; its weights are copied, but weightless layers (add, shuffle) are the model's: keep the model until this is disposed. */
   static from(model: tf.LayersModel, options: FoldOptions = {}): FoldedNetwork {
@@ -306,19 +311,25 @@ export class FoldedNetwork implements Network {
    * SRGAN tile held every block's output and each upsampler's copies at once: over 2 GB of wasm memory.
    */
   predict(x: tf.Tensor4D): tf.Tensor {
-    const lastUse = new Map<string, number>();
-    this.steps.forEach((step, i) => step.inputs.forEach((n) => lastUse.set(n, i)));
+    const lastUse = this.lastUse;
     const values = new Map<string, tf.Tensor>([[this.inputName, x]]);
+    // A layer may hand back its input unchanged: a tensor is freed only when no name holds it.
+    const holders = new Map<tf.Tensor, number>([[x, 1]]);
     let out: tf.Tensor | undefined;
+    const hold = (name: string, t: tf.Tensor) => {
+      values.set(name, t);
+      holders.set(t, (holders.get(t) ?? 0) + 1);
+    };
     const release = (name: string) => {
       const t = values.get(name)!;
       values.delete(name);
-      // A layer may hand back its input unchanged: a tensor is freed only when no name holds it.
-      if (t !== x && t !== out && ![...values.values()].includes(t)) t.dispose();
+      const left = holders.get(t)! - 1;
+      holders.set(t, left);
+      if (left === 0 && t !== x && t !== out) t.dispose();
     };
     try {
       this.steps.forEach((step, i) => {
-        values.set(step.name, tf.tidy(() => runStep(step.op, step.inputs.map((n) => values.get(n)!))));
+        hold(step.name, tf.tidy(() => runStep(step.op, step.inputs.map((n) => values.get(n)!))));
         for (const name of new Set(step.inputs)) if (lastUse.get(name) === i && name !== this.outputName) release(name);
         if (!lastUse.has(step.name) && step.name !== this.outputName) release(step.name);
       });

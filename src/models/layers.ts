@@ -49,5 +49,37 @@ export class ScaleShift extends tf.layers.Layer {
   }
 }
 
+/**
+ * Bilinear upscaling by a whole factor with half-pixel centres (TensorFlow's half_pixel_centers,
+ * ONNX Resize's 'half_pixel', PyTorch's align_corners=False): the global skip of a residual
+ * generator, so the network learns only what interpolation misses.
+ */
+export class ResizeBilinear extends tf.layers.Layer {
+  static className = 'SrResizeBilinear';
+  readonly factor: number;
+
+  constructor(config: { factor: number; name?: string }) {
+    super(config);
+    this.factor = config.factor;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w, c] = inputShape as tf.Shape;
+    const f = this.factor;
+    return [n, h == null ? null : h * f, w == null ? null : w * f, c];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    const [, h, w] = x.shape;
+    return tf.image.resizeBilinear(x, [h * this.factor, w * this.factor], false, true);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), factor: this.factor };
+  }
+}
+
 tf.serialization.registerClass(DepthToSpace);
+tf.serialization.registerClass(ResizeBilinear);
 tf.serialization.registerClass(ScaleShift);

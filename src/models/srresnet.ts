@@ -1,17 +1,26 @@
 /**
  * SRResNet, the SRGAN generator (Ledig et al. 2017): a 9x9 head, B residual blocks with batch
- * normalisation and PReLU, a long skip, sub-pixel upsamplers, and a 9x9 tail with tanh.
+ * normalisation and PReLU, a long skip, sub-pixel upsamplers, and a 9x9 tail with tanh (or, as an option, a linear tail added to the
+ * bilinearly upscaled input, as BasicSR's MSRResNet has it).
  * Input: LR RGB in [0, 1]; output: HR RGB in [0, 1] (tanh's [-1, 1] mapped back).
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { DepthToSpace, ScaleShift } from './layers';
+import { DepthToSpace, ResizeBilinear, ScaleShift } from './layers';
 import { registerModel, seeds } from './registry';
 
 const options = z
   .object({
     blocks: z.number().int().min(1).default(16),
     width: z.number().int().positive().default(64),
+    /** Kernel of the last convolution (the paper's 9; BasicSR's MSRResNet uses 3, a tenth of the cost). */
+    tail_kernel: z.number().int().positive().default(9),
+    /**
+     * 'none' (the paper): a tanh output. 'bilinear' (BasicSR's MSRResNet): a linear output added to
+     * the bilinearly upscaled input, so training starts from interpolation instead of grey, which
+     * matters on a CPU's budget of iterations.
+     */
+    global_skip: z.enum(['none', 'bilinear']).default('none'),
   })
   .strict();
 
@@ -63,7 +72,9 @@ export const srresnet = registerModel<SrresnetOptions>({
   shrink: () => 0,
   // The last upsampler: width * f^2 channels at 1/f of the output resolution, then width at it.
   featureChannels: (o) => o.width,
-  build(o, scale, seed) {
+  build(given, scale, seed) {
+    // Options written before a key existed (older checkpoints, callers) take its default.
+    const o = options.parse(given);
     const conv = seededConv(seed);
     const input = tf.input({ shape: [null, null, 3], name: 'lr' });
     const head = prelu('head_prelu').apply(conv(o.width, 9, 'head_conv').apply(input)) as T;
@@ -72,10 +83,19 @@ export const srresnet = registerModel<SrresnetOptions>({
     x = bn('body_bn').apply(conv(o.width, 3, 'body_conv').apply(x)) as T;
     x = tf.layers.add({ name: 'long_skip' }).apply([head, x]) as T;
     upsampleFactors(scale).forEach((f, i) => (x = upsampler(conv, x, o.width, f, i)));
-    // tanh output layer: Glorot's initialisation keeps it out of saturation at the start.
     const tailSeed = seeds(seed)() + 9973;
+    if (o.global_skip === 'bilinear') {
+      // A small residual at the start (a hundredth of He's variance): early outputs stay near the interpolation.
+      x = tf.layers
+        .conv2d({ filters: 3, kernelSize: o.tail_kernel, padding: 'same', name: 'tail_conv', kernelInitializer: tf.initializers.varianceScaling({ scale: 0.01, seed: tailSeed }) })
+        .apply(x) as T;
+      const base = new ResizeBilinear({ factor: scale, name: 'base_upscale' }).apply(input) as T;
+      const out = tf.layers.add({ name: 'global_skip' }).apply([base, x]) as T;
+      return tf.model({ inputs: input, outputs: out, name: 'srresnet' });
+    }
+    // tanh output layer: Glorot's initialisation keeps it out of saturation at the start.
     x = tf.layers
-      .conv2d({ filters: 3, kernelSize: 9, padding: 'same', activation: 'tanh', name: 'tail_conv', kernelInitializer: tf.initializers.glorotUniform({ seed: tailSeed }) })
+      .conv2d({ filters: 3, kernelSize: o.tail_kernel, padding: 'same', activation: 'tanh', name: 'tail_conv', kernelInitializer: tf.initializers.glorotUniform({ seed: tailSeed }) })
       .apply(x) as T;
     const out = new ScaleShift({ scale: 0.5, offset: 0.5, name: 'to_unit' }).apply(x) as T;
     return tf.model({ inputs: input, outputs: out, name: 'srresnet' });

@@ -135,6 +135,7 @@ interface LayerConfigView {
   activation?: string;
   maxValue?: number | null;
   blockSize?: number;
+  factor?: number;
   scale?: number;
   offset?: number;
 }
@@ -157,6 +158,12 @@ function exportLayer(b: GraphBuilder, step: FoldedStep, layer: tf.layers.Layer, 
     case 'SrDepthToSpace': {
       const k = c.blockSize ?? 1;
       return { value: b.add('DepthToSpace', [xs[0]], name, [int('blocksize', k), text('mode', 'DCR')]), channels: channels === null ? null : channels / (k * k) };
+    }
+    case 'SrResizeBilinear': {
+      // Half-pixel linear: the same sampling as TensorFlow's half_pixel_centers (edges clamp).
+      const f = c.factor ?? 1;
+      const scales = b.constant(`${name}.scales`, [1, 1, f, f], [4]);
+      return { value: b.add('Resize', [xs[0], '', scales], name, [text('mode', 'linear'), text('coordinate_transformation_mode', 'half_pixel')]), channels };
     }
     case 'PReLU':
       return { value: b.add('PRelu', [xs[0], slopesAsChannels(b, layer.getWeights()[0], channels, name)], name), channels };

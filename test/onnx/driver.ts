@@ -24,6 +24,7 @@ export const EXPORT_CASES: [string, TestCheckpoint, number][] = [
   // x4: two x2 shuffles, the tail run before the last one; x3: one x3 shuffle, the tail after it.
   ['SRResNet x4, batch norms and PReLU', { architecture: 'srresnet', options: { blocks: 2, width: 8 }, scale: 4 }, 3],
   ['SRResNet x3', { architecture: 'srresnet', options: { blocks: 1, width: 8 }, scale: 3 }, 3],
+  ['SRResNet x4, bilinear global skip, 3x3 tail', { architecture: 'srresnet', options: { blocks: 1, width: 8, tail_kernel: 3, global_skip: 'bilinear' }, scale: 4 }, 3],
 ];
 
 // Both larger than SRCNN's 'valid' border loss (16 pixels for 9-5-5).

@@ -24,8 +24,14 @@ describe('export', () => {
     cases = (await drive('export')) as unknown as Json[];
   });
 
-  it('covers SRCNN (valid and same padding) and SRResNet (x4 and x3)', () => {
-    expect(cases.map((c) => c.label)).toEqual(['SRCNN 9-5-5, valid padding, x3', 'SRCNN 9-1-5, same padding, x2', 'SRResNet x4, batch norms and PReLU', 'SRResNet x3']);
+  it('covers SRCNN (valid and same padding) and SRResNet (x4, x3, and with a global skip)', () => {
+    expect(cases.map((c) => c.label)).toEqual([
+      'SRCNN 9-5-5, valid padding, x3',
+      'SRCNN 9-1-5, same padding, x2',
+      'SRResNet x4, batch norms and PReLU',
+      'SRResNet x3',
+      'SRResNet x4, bilinear global skip, 3x3 tail',
+    ]);
   });
 
   it('gives the layers model output within 1e-4 at two input sizes through one session', () => {
@@ -43,11 +49,13 @@ describe('export', () => {
 
   it('folds batch norms away, uses only the documented operators, and leaves height and width dynamic', () => {
     for (const c of cases) {
-      for (const op of c.ops) expect(['Conv', 'Relu', 'PRelu', 'Tanh', 'Add', 'Mul', 'DepthToSpace', 'Identity']).toContain(op);
+      for (const op of c.ops) expect(['Conv', 'Relu', 'PRelu', 'Tanh', 'Add', 'Mul', 'DepthToSpace', 'Resize', 'Identity']).toContain(op);
       expect(c.inputDims).toEqual(['batch', c.channels, 'height', 'width']);
       expect(c.metadata).toMatchObject({ 'sr.scale': String(c.scale), 'sr.architecture': c.architecture, 'sr.shrink': String(c.shrink), 'sr.layout': 'NCHW' });
     }
     expect(cases[2].ops).toEqual(expect.arrayContaining(['PRelu', 'DepthToSpace', 'Tanh', 'Add', 'Mul']));
+    expect(cases[4].ops).toEqual(expect.arrayContaining(['Resize', 'Add']));
+    expect(cases[4].ops).not.toContain('Tanh');
   });
 });
 

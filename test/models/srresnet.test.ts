@@ -1,0 +1,47 @@
+/**
+ * SRResNet's architecture options: the paper's network by default (what checkpoints written before
+ * the options existed hold), and the BasicSR-style global skip that starts training from bilinear
+ * interpolation.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getModel } from '../../src/models';
+import { useTestBackend } from '../helpers/env';
+
+beforeAll(useTestBackend);
+
+const srresnet = getModel('srresnet');
+
+function layerClasses(model: tf.LayersModel): string[] {
+  return model.layers.map((l) => l.getClassName());
+}
+
+it("builds the paper's network from options that name only blocks and width: a 9x9 tanh tail, no skip", () => {
+  const model = srresnet.build({ blocks: 1, width: 8 }, 4, 1);
+  try {
+    const tail = model.getLayer('tail_conv');
+    expect(tail.getConfig()).toMatchObject({ kernelSize: [9, 9], activation: 'tanh' });
+    expect(layerClasses(model)).not.toContain('SrResizeBilinear');
+  } finally {
+    model.dispose();
+  }
+});
+
+it('with a global skip and a zero residual, outputs the input upscaled bilinearly with half-pixel centres', () => {
+  const model = srresnet.build(srresnet.options.parse({ blocks: 1, width: 8, tail_kernel: 3, global_skip: 'bilinear' }), 2, 1);
+  try {
+    expect(model.getLayer('tail_conv').getConfig()).toMatchObject({ kernelSize: [3, 3], activation: 'linear' });
+    const tail = model.getLayer('tail_conv');
+    tail.setWeights(tail.getWeights().map((w) => tf.zerosLike(w)));
+    // One row [a, b] per channel: half-pixel x2 samples at -0.25, 0.25, 0.75, 1.25 (edges clamp).
+    const [a, b] = [0.2, 0.6];
+    const x = tf.tensor4d([a, a, a, b, b, b], [1, 1, 2, 3]);
+    const y = model.predict(x) as tf.Tensor;
+    expect(y.shape).toEqual([1, 2, 4, 3]);
+    const row = [a, 0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b, b];
+    const values = y.arraySync() as number[][][][];
+    for (const outRow of values[0]) outRow.forEach((px, i) => px.forEach((v) => expect(v).toBeCloseTo(row[i], 6)));
+    tf.dispose([x, y]);
+  } finally {
+    model.dispose();
+  }
+});
