@@ -1,8 +1,8 @@
 /**
  * SRResNet, the SRGAN generator (Ledig et al. 2017): a 9x9 head, B residual blocks with batch
- * normalisation and PReLU, a long skip, sub-pixel upsamplers, and a 9x9 tail with tanh (or, as an option, a linear tail added to the
- * bilinearly upscaled input, as BasicSR's MSRResNet has it).
- * Input: LR RGB in [0, 1]; output: HR RGB in [0, 1] (tanh's [-1, 1] mapped back).
+ * normalisation and PReLU, a long skip, sub-pixel upsamplers, and a 9x9 tail with tanh (or, as an
+ * option, a linear tail added to the bilinearly upscaled input, as BasicSR's MSRResNet has it).
+ * Input: LR RGB in [0, 1]; output: HR RGB in [0, 1] (tanh's [-1, 1] mapped back, or the skip's sum).
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
