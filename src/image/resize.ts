@@ -110,7 +110,7 @@ export function axisPlan(inLength: number, scale: number, kernel: ResizeKernel, 
 const OUTPUTS_PER_BLOCK = 64;
 
 /** The dense weights of output samples [from, to) over the input samples they read, [lo, lo + window). */
-export function blockMatrix(plan: AxisPlan, from: number, to: number): { lo: number; window: number; weights: Float32Array } {
+function blockMatrix(plan: AxisPlan, from: number, to: number): { lo: number; window: number; weights: Float32Array } {
   const { taps, indices } = plan;
   let lo = Infinity;
   let hi = -Infinity;

@@ -36,8 +36,11 @@ export interface ModelSpec<Options extends Record<string, unknown> = Record<stri
 const registry = new Map<string, ModelSpec>();
 
 export function registerModel<O extends Record<string, unknown>>(spec: ModelSpec<O>): ModelSpec<O> {
-  registry.set(spec.name, spec as unknown as ModelSpec);
-  return spec;
+  // Options pass through the schema on every build, so keys added after a checkpoint (or a caller)
+  // was written take their defaults.
+  const registered: ModelSpec<O> = { ...spec, build: (options, scale, seed) => spec.build(spec.options.parse(options), scale, seed) };
+  registry.set(spec.name, registered as unknown as ModelSpec);
+  return registered;
 }
 
 export function findModel(name: string): ModelSpec | undefined {

@@ -72,9 +72,7 @@ export const srresnet = registerModel<SrresnetOptions>({
   shrink: () => 0,
   // The last upsampler: width * f^2 channels at 1/f of the output resolution, then width at it.
   featureChannels: (o) => o.width,
-  build(given, scale, seed) {
-    // Options written before a key existed (older checkpoints, callers) take its default.
-    const o = options.parse(given);
+  build(o, scale, seed) {
     const conv = seededConv(seed);
     const input = tf.input({ shape: [null, null, 3], name: 'lr' });
     const head = prelu('head_prelu').apply(conv(o.width, 9, 'head_conv').apply(input)) as T;
