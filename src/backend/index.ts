@@ -6,6 +6,9 @@ import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { startWasm, stopWasm } from './wasm';
 import { registerFastKernels } from './kernels';
+import { disableNativeConv, enableNativeConv, type NativeConvStatus } from './kernels/native_conv';
+
+export type { NativeConvStatus };
 import { UsageError } from '../errors';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -29,6 +32,8 @@ export interface BackendInfo {
   notes: string[];
   /** Kernels sr registered or replaced on this backend. */
   kernels: string[];
+  /** Whether convolutions run on ONNX Runtime's native kernels (wasm only), or why not. */
+  nativeConv: NativeConvStatus;
   versions: Record<string, string>;
 }
 
@@ -36,6 +41,8 @@ export interface BackendOptions {
   backend?: BackendChoice | string;
   /** Worker threads for wasm; default: every core. */
   threads?: number;
+  /** Convolutions on ONNX Runtime under wasm (default true; SR_NATIVE_CONV=0 also turns them off). */
+  nativeConv?: boolean;
 }
 
 const NATIVE_PACKAGES: Record<'tensorflow-gpu' | 'tensorflow', string> = {
@@ -126,7 +133,10 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
       await tf.ready();
       // Training kernels the JS backends lack or run slowly (conv gradients as forward convs...).
       const kernels = candidate === 'wasm' || candidate === 'cpu' ? registerFastKernels(tf.getBackend()) : [];
-      current = { requested, active: candidate, tfBackend: tf.getBackend(), threads, skipped, notes, kernels, versions: versions() };
+      const nativeConv = candidate !== 'wasm' ? { enabled: false, reason: `not used with the ${candidate} backend` }
+        : options.nativeConv === false ? { enabled: false, reason: 'turned off (--no-native-conv)' }
+        : enableNativeConv(threads);
+      current = { requested, active: candidate, tfBackend: tf.getBackend(), threads, skipped, notes, kernels, nativeConv, versions: versions() };
       return current;
     } catch (err) {
       const reason =
@@ -139,12 +149,19 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   throw new Error(`no backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
 }
 
+/** One line for logs: 'wasm, 2 threads, convolutions on ONNX Runtime'. */
+export function backendSummary(info: BackendInfo): string {
+  const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  return `${info.active}, ${threads}${info.nativeConv.enabled ? ', convolutions on ONNX Runtime' : ''}`;
+}
+
 export function backendInfo(): BackendInfo | undefined {
   return current;
 }
 
 /** Releases what keeps the process alive (wasm worker threads). */
 export function shutdownBackend(): void {
+  disableNativeConv();
   if (current?.active === 'wasm') stopWasm();
   current = undefined;
 }

@@ -18,7 +18,7 @@ export function formatReport(report: BenchReport): string {
   const lines: string[] = [];
   lines.push(
     `${style.bold('sr bench')}  ${report.date}`,
-    `backend ${report.backend}, ${report.threads} thread${report.threads === 1 ? '' : 's'}; tfjs ${report.tfjs}, node ${report.node}`,
+    `backend ${report.backend}, ${report.threads} thread${report.threads === 1 ? '' : 's'}${report.nativeConv?.enabled ? ', convolutions on ONNX Runtime' : ''}; tfjs ${report.tfjs}, node ${report.node}`,
     `machine ${report.machine.cpus} x ${report.machine.cpuModel} (${report.machine.platform}/${report.machine.arch}, ${report.machine.memoryGiB} GiB)`,
   );
   for (const note of report.backendNotes) lines.push(`${style.warn('note')} ${note}`);

@@ -4,7 +4,7 @@
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type BackendChoice } from '../backend';
+import { backendSummary, initBackend, type BackendChoice, type NativeConvStatus } from '../backend';
 import { BENCH_NAMES, CASES, buildSrcnn, buildSrresnet, srcnnSampler, SRRESNET_INFER_SETUP, type BenchName, type CaseResult } from './cases';
 import { profileInference, profileTrainStep, type Profile } from './profile';
 import { otherCpuMonitor, round } from './stats';
@@ -33,6 +33,8 @@ export interface BenchReport {
   threads: number;
   /** Why fewer threads or another backend than asked for run, when that happens. */
   backendNotes: string[];
+  /** Whether convolutions ran on ONNX Runtime's native kernels (wasm), or why not. */
+  nativeConv: NativeConvStatus;
   backendSkipped: { backend: string; reason: string }[];
   requested: { backend: string; threads: number | null };
   tfjs: string;
@@ -58,7 +60,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const log = options.log ?? (() => undefined);
   const started = performance.now();
   const info = await initBackend({ backend: options.backend, threads: options.threads });
-  log(`backend ${info.active} (${info.threads} thread${info.threads === 1 ? '' : 's'})${info.notes.length ? ': ' + info.notes.join('; ') : ''}`);
+  log(`backend ${backendSummary(info)}${info.notes.length ? ': ' + info.notes.join('; ') : ''}`);
   const selected = new Set<BenchName>(options.only ?? BENCH_NAMES);
   const metrics = Object.fromEntries(BENCH_NAMES.map((n) => [n, null])) as Record<BenchName, number | null>;
   const results: Partial<Record<BenchName, CaseResult>> = {};
@@ -110,6 +112,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     backend: info.active,
     threads: info.threads,
     backendNotes: info.notes,
+    nativeConv: info.nativeConv,
     backendSkipped: info.skipped,
     requested: { backend: info.requested, threads: options.threads ?? null },
     tfjs: tf.version.tfjs,

@@ -9,6 +9,8 @@ import { registerCommands } from './commands';
 export interface GlobalOptions {
   backend?: string;
   threads?: number;
+  /** False with --no-native-conv. */
+  nativeConv?: boolean;
   verbose?: boolean;
 }
 
@@ -28,6 +30,7 @@ export function buildProgram(): Command {
       new Option('--backend <name>', 'compute backend (also SR_BACKEND)').choices([...BACKEND_CHOICES]),
     )
     .option('--threads <n>', 'worker threads for the wasm backend (default: all cores)', parsePositiveInt('--threads'))
+    .option('--no-native-conv', "keep wasm convolutions on tfjs instead of ONNX Runtime's native kernels (also SR_NATIVE_CONV=0)")
     .option('--verbose', 'show stack traces and extra detail')
     .showHelpAfterError('(run `sr --help` for usage)')
     .exitOverride();

@@ -9,10 +9,10 @@ import { notice, style, type OutputMode } from './output';
 import type { BackendOptions } from '../backend';
 import type { GlobalOptions } from './main';
 
-/** The global --backend/--threads, read from the root program whatever the subcommand. */
+/** The global --backend/--threads/--no-native-conv, read from the root program whatever the subcommand. */
 export function backendOptions(cmd: Command): BackendOptions {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
-  return { backend: opts.backend, threads: opts.threads };
+  return { backend: opts.backend, threads: opts.threads, nativeConv: opts.nativeConv };
 }
 
 /** `--scale`: 2, 3 or 4 (checked again where the model is known). */

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import { SrError } from '../errors';
 import type { ConvOp, FoldedGraph, FoldedStep } from '../infer/fold';
+import { int, ints, text } from './attributes';
 
 /** Opset 13 has every operator used here with its current semantics (DepthToSpace's DCR mode). */
 export const ONNX_OPSET = 13;
@@ -31,7 +32,6 @@ export interface OnnxExportOptions {
   docString?: string;
 }
 
-const { AttributeType } = onnx.AttributeProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
 /** Little-endian float32 bytes, as TensorProto.raw_data requires whatever the host's byte order. */
@@ -40,18 +40,6 @@ function floatBytes(values: ArrayLike<number>): Uint8Array {
   const view = new DataView(out.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
   return out;
-}
-
-function ints(name: string, values: number[]): onnx.IAttributeProto {
-  return { name, type: AttributeType.INTS, ints: values };
-}
-
-function int(name: string, value: number): onnx.IAttributeProto {
-  return { name, type: AttributeType.INT, i: value };
-}
-
-function text(name: string, value: string): onnx.IAttributeProto {
-  return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
 }
 
 /** Collects nodes and initializers with unique value names. */

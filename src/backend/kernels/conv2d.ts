@@ -1,6 +1,7 @@
 /**
- * Conv2D with a single input channel (SRCNN's first layer on luminance), with the filter's columns
- * moved into the channel axis so that XNNPACK has more than one channel to work with.
+ * Conv2D on ONNX Runtime when native convolutions are on (native_conv.ts). Otherwise, with a single
+ * input channel (SRCNN's first layer on luminance), the filter's columns are moved into the channel
+ * axis so that XNNPACK has more than one channel to work with.
  *
  * XNNPACK's convolution reads the input through an indirection buffer, one pointer per filter tap and
  * output pixel, each pointing at `inChannels` contiguous values; with one channel every tap is a
@@ -13,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { as4D, inputTensor } from './kernel_util';
+import { nativeConv2dFromAttrs } from './native_conv';
 import { delegatingKernel } from './registry';
 
 const NAME = tf.Conv2D;
@@ -65,17 +67,19 @@ export function conv2dByColumns(x: tf.Tensor4D, filter: tf.Tensor4D, pad: tf.Con
   ]);
 }
 
-function conv2dSingleChannelFirst(native: tf.KernelFunc): tf.KernelFunc {
+function conv2dNativeOrSingleChannelFirst(backendOwn: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const attrs = args.attrs as unknown as tf.Conv2DAttrs;
     const { x: xInfo, filter: filterInfo } = args.inputs;
     // Kernels that call Conv2D with bare TensorInfos get the backend's own kernel, which accepts them.
-    if (!(xInfo instanceof tf.Tensor) || !(filterInfo instanceof tf.Tensor)) return native(args);
-    if (xInfo.dtype !== 'float32' || !singleChannelApplies(xInfo.shape, filterInfo.shape, attrs)) return native(args);
+    if (!(xInfo instanceof tf.Tensor) || !(filterInfo instanceof tf.Tensor) || xInfo.dtype !== 'float32') return backendOwn(args);
     const x = as4D(inputTensor(args.inputs, 'x', NAME), NAME);
     const filter = as4D(inputTensor(args.inputs, 'filter', NAME), NAME);
+    const native = nativeConv2dFromAttrs(x, filter, attrs);
+    if (native) return native;
+    if (!singleChannelApplies(xInfo.shape, filterInfo.shape, attrs)) return backendOwn(args);
     return tf.tidy(() => conv2dByColumns(x, filter, attrs.pad, attrs.dimRoundingMode));
   };
 }
 
-export const conv2dKernel = delegatingKernel(NAME, conv2dSingleChannelFirst);
+export const conv2dKernel = delegatingKernel(NAME, conv2dNativeOrSingleChannelFirst);

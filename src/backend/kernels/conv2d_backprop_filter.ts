@@ -16,6 +16,14 @@ import { as4D, gradientAxes, inputTensor, nchwToNhwc, paddedConv } from './kerne
 const NAME = tf.Conv2DBackpropFilter;
 
 /**
+ * These convolutions stay on the backend even when native ones are on (native_conv.ts): their filter
+ * is dy, as large as the image, and their output only the filter's size, a shape ONNX Runtime's
+ * im2col runs slowly. SRCNN's 5x5 64->32 filter gradient on [16,33,33,64] took 83 ms there against
+ * 49 ms on wasm (2 threads).
+ */
+const ON_NATIVE = false;
+
+/**
  * x with its channels moved to the batch axis ([ci, h, w, n]) convolved by dy with its batch moved to the
  * input-channel axis ([oh, ow, n, co]) as the filter; the forward stride becomes that filter's dilation
  * (tfjs rejects stride > 1 together with dilation > 1, and needs neither here). Gives [ci, kh, kw, co].
@@ -28,6 +36,7 @@ function filterGradXAsInput(x: tf.Tensor4D, dy: tf.Tensor4D, rows: ConvAxis, col
     filterGradPadding(rows),
     filterGradPadding(cols),
     [rows.stride, cols.stride],
+    ON_NATIVE,
   );
   return tf.transpose(dw, [1, 2, 0, 3]);
 }
@@ -43,6 +52,7 @@ function filterGradDyAsInput(x: tf.Tensor4D, dy: tf.Tensor4D, rows: ConvAxis, co
     reversedFilterGradPadding(rows),
     reversedFilterGradPadding(cols),
     [1, 1],
+    ON_NATIVE,
   );
   return tf.transpose(tf.reverse(dwReversed, [1, 2]), [1, 2, 3, 0]);
 }

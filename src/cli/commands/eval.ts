@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { initBackend } from '../../backend';
+import { backendSummary, initBackend } from '../../backend';
 import { resolveDataset } from '../../data/datasets';
 import { UsageError } from '../../errors';
 import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
@@ -71,7 +71,7 @@ export function register(program: Command): void {
       const backend = backendOptions(cmd);
       const info = await initBackend(backend);
       const upscaler = await buildUpscaler({ ...opts, threads: backend.threads });
-      notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s); engine: ${upscaler.engine?.description ?? 'tfjs'}`));
+      notice(mode, style.dim(`backend: ${backendSummary(info)}; engine: ${upscaler.engine?.description ?? 'tfjs'}`));
       reportEngine(mode, upscaler.engine, true);
       const collector = opts.report
         ? new EvalReportCollector({ model: upscaler.name, scale: upscaler.scale, channel: opts.metricChannel, zoom: opts.reportZoom })

@@ -24,6 +24,14 @@ export function register(program: Command): void {
       ];
       for (const skip of info.skipped) lines.push(`${style.dim('skipped')}  ${skip.backend}: ${skip.reason}`);
       for (const note of info.notes) lines.push(`${style.warn('note')}     ${note}`);
+      if (info.active === 'wasm') {
+        const conv = info.nativeConv;
+        lines.push(
+          conv.enabled
+            ? `${style.bold('convs')}    ${style.ok("ONNX Runtime's native kernels")} (${conv.threads} thread${conv.threads === 1 ? '' : 's'}; --no-native-conv keeps them on wasm)`
+            : `${style.bold('convs')}    wasm (native kernels off: ${conv.reason})`,
+        );
+      }
       const cuda = onnx.cudaInstalled ? 'CUDA provider installed' : 'CUDA provider not installed';
       lines.push(
         onnx.available

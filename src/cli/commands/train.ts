@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Option, type Command } from 'commander';
-import { initBackend } from '../../backend';
+import { backendSummary, initBackend } from '../../backend';
 import {
   checkSchema,
   parseConfig,
@@ -191,7 +191,7 @@ export function register(program: Command): void {
       const config = resolveTrainConfig(model, opts);
       const adversarial = Boolean(config.gan);
       const info = await initBackend(backendOptions(cmd));
-      notice(mode, style.dim(`backend: ${info.active}, ${info.threads} thread(s); run folder ${config.out}`));
+      notice(mode, style.dim(`backend: ${backendSummary(info)}; run folder ${config.out}`));
       let signal: NodeJS.Signals | undefined;
       const onSignal = (s: NodeJS.Signals) => {
         if (signal) process.exit(s === 'SIGINT' ? 130 : 143); // second signal: leave now
