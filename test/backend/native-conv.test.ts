@@ -13,7 +13,7 @@ interface Report {
   status: { enabled: boolean; threads?: number; reason?: string };
   differing: number;
   total: number;
-  cases: Array<{ label: string; diffs: number[]; leaked: number }>;
+  cases: Array<{ label: string; diffs: number[]; leaked: number; layout?: string }>;
   offStatus: { enabled: boolean; reason?: string };
   offEnabled: boolean;
   off: { diffs: number[]; leaked: number };
@@ -44,6 +44,9 @@ describe('native convolutions', () => {
       '3x5 strides 2,3 explicit',
       '9x9 single channel',
       '1x1',
+      '3x3 12->10',
+      '3x3 12->10 stride 2',
+      '5x3 12->2 explicit',
       'dilation 2',
       'fused linear',
       'fused relu',
@@ -53,6 +56,11 @@ describe('native convolutions', () => {
       'fused leakyrelu',
       'fused prelu',
     ]);
+  });
+
+  it('compute filter gradients in each of their three layouts', () => {
+    const layouts = new Set(report.cases.map((c) => c.layout).filter((l) => l !== undefined));
+    expect([...layouts].sort()).toEqual(['dy-columns', 'per-tap', 'x-columns']);
   });
 
   it('match the cpu backend within 1e-4 (values and every gradient) and leak nothing', () => {

@@ -119,25 +119,36 @@ export function convModel(g: Geometry): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-function sessionFor(rt: NativeRuntime, g: Geometry): SyncSession {
-  const key = geometryKey(g);
+/** Sessions kept per process; shapes seen once (odd tiles) must not pile up for good. */
+const MAX_SESSIONS = 64;
+
+function sessionFor(rt: NativeRuntime, key: string, build: () => Uint8Array): SyncSession {
   let session = rt.sessions.get(key);
-  if (!session) {
-    const bytes = convModel(g);
-    session = new rt.binding.InferenceSession();
-    session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
-      intraOpNumThreads: rt.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      // Shapes vary between calls (tiles, batches); an arena would keep the largest of each for good.
-      enableCpuMemArena: false,
-      // The wasm threads sit idle while a convolution runs here, and spin-waiting ORT threads would
-      // take the cores from them between calls.
-      extra: { session: { 'intra_op.allow_spinning': '0' } },
-    });
+  if (session) {
+    // Most recently used last, so the oldest is dropped first.
+    rt.sessions.delete(key);
     rt.sessions.set(key, session);
+    return session;
+  }
+  const bytes = build();
+  session = new rt.binding.InferenceSession();
+  session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
+    intraOpNumThreads: rt.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    // Shapes vary between calls (tiles, batches); an arena would keep the largest of each for good.
+    enableCpuMemArena: false,
+    // The wasm threads sit idle while a convolution runs here, and spin-waiting ORT threads would
+    // take the cores from them between calls.
+    extra: { session: { 'intra_op.allow_spinning': '0' } },
+  });
+  rt.sessions.set(key, session);
+  if (rt.sessions.size > MAX_SESSIONS) {
+    const [oldestKey, oldest] = rt.sessions.entries().next().value as [string, SyncSession];
+    oldest.dispose();
+    rt.sessions.delete(oldestKey);
   }
   return session;
 }
@@ -161,7 +172,7 @@ function runConv(rt: NativeRuntime, x: tf.Tensor4D, filter: tf.Tensor4D, g: Geom
     x: new rt.Tensor('float32', x.dataSync() as Float32Array, x.shape),
     w: new rt.Tensor('float32', filter.dataSync() as Float32Array, filter.shape),
   };
-  const y = sessionFor(rt, g).run(feeds, { y: null }, {}).y;
+  const y = sessionFor(rt, `conv ${geometryKey(g)}`, () => convModel(g)).run(feeds, { y: null }, {}).y;
   if (y.dims.length !== 4 || y.dims.some((d, i) => d !== expected[i])) {
     throw new Error(`native convolution gave shape [${y.dims}], expected [${expected}]`);
   }
@@ -188,6 +199,169 @@ export function nativeConv2d(
   ];
   if (o[0] <= 0 || o[1] <= 0) return undefined;
   return runConv(active, x, filter, g);
+}
+
+/** The forward convolution behind a filter gradient, with every size fixed (Slice ends depend on them). */
+export interface FilterGradGeometry {
+  /** x without its batch: [h, w, inChannels]. */
+  input: [number, number, number];
+  /** dy without its batch: [outH, outW, outChannels]. */
+  output: [number, number, number];
+  kernel: [number, number];
+  strides: [number, number];
+  /** The forward pass's zero padding before the input (top, left). */
+  top: number;
+  left: number;
+}
+
+const INT64 = onnx.TensorProto.DataType.INT64;
+
+function int64Constant(name: string, values: number[]): onnx.ITensorProto {
+  // raw_data is little-endian whatever the host's order.
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+  return { name, dataType: INT64, dims: [values.length], rawData: bytes };
+}
+
+/**
+ * Up to this many channels, the narrow side of a filter gradient is laid out tap by tap (im2col) and
+ * the gradient is one matrix product; wider, one product per tap (see filterGradModel).
+ */
+export const NARROW_CHANNELS = 8;
+
+export type FilterGradLayout = 'per-tap' | 'x-columns' | 'dy-columns';
+
+/**
+ * How filterGradModel lays the sum out. Both channel counts wide: one product per tap. Otherwise the
+ * side with fewer channels is expanded into kh*kw shifted copies (cheap, it is narrow) so that one
+ * product with a long inner dimension computes every tap: x's side always works, dy's only at
+ * stride 1 (with a stride, dy's shifts would fall between samples).
+ */
+export function filterGradLayout(g: Pick<FilterGradGeometry, 'input' | 'output' | 'strides'>): FilterGradLayout {
+  const ci = g.input[2];
+  const co = g.output[2];
+  const strideOne = g.strides[0] === 1 && g.strides[1] === 1;
+  if (co < ci && co <= NARROW_CHANNELS && strideOne) return 'dy-columns';
+  if (ci <= NARROW_CHANNELS) return 'x-columns';
+  return 'per-tap';
+}
+
+/**
+ * dw[i, j, :, :] = sum over (n, oh, ow) of x_padded[n, oh*s + i, ow*s + j, :]^T dy[n, oh, ow, :].
+ * As a convolution (how the wasm kernel does it) the "filter" would be dy, as large as the image,
+ * which ONNX Runtime's im2col handles slowly; here it is matrix products with a long inner
+ * dimension (n*outH*outW or n*h*w), at GEMM speed, in the layout filterGradLayout picks:
+ *  - per-tap: the tap's strided window of x (Slice), [n*outH*outW x ci]^T by dy [n*outH*outW x co];
+ *  - x-columns: the windows side by side ([n*outH*outW x kh*kw*ci]), one product with dy;
+ *  - dy-columns (stride 1): for each tap, dy shifted to line up with x (zero where no output reads
+ *    that input pixel), side by side ([n*h*w x kh*kw*co]), one product with x.
+ */
+export function filterGradModel(g: FilterGradGeometry): Uint8Array {
+  const [h, w, ci] = g.input;
+  const [oh, ow, co] = g.output;
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.strides;
+  const layout = filterGradLayout(g);
+  const node: onnx.INodeProto[] = [];
+  const initializer: onnx.ITensorProto[] = [int64Constant('axes_hw', [1, 2])];
+  const constant = (name: string, values: number[]): string => {
+    initializer.push(int64Constant(name, values));
+    return name;
+  };
+  /** `source` padded by the given amounts on the spatial axes, then one window per tap, as listed. */
+  const windows = (source: string, pads: [number, number, number, number], starts: (i: number, j: number) => [number, number], length: [number, number], steps: [number, number]): string[] => {
+    let padded = source;
+    if (pads.some((p) => p > 0)) {
+      padded = `${source}_padded`;
+      node.push({ opType: 'Pad', input: [source, constant(`${source}_pads`, [0, pads[0], pads[2], 0, 0, pads[1], pads[3], 0])], output: [padded] });
+    }
+    const steps4 = constant(`${source}_steps`, steps);
+    const out: string[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const [r, c] = starts(i, j);
+        const name = `${source}_tap_${i}_${j}`;
+        const ends = [r + (length[0] - 1) * steps[0] + 1, c + (length[1] - 1) * steps[1] + 1];
+        node.push({ opType: 'Slice', input: [padded, constant(`${name}_starts`, [r, c]), constant(`${name}_ends`, ends), 'axes_hw', steps4], output: [name] });
+        out.push(name);
+      }
+    }
+    return out;
+  };
+  const rows = (value: string, columns: number): string => {
+    const out = `${value}_rows`;
+    node.push({ opType: 'Reshape', input: [value, constant(`${value}_row_shape`, [-1, columns])], output: [out] });
+    return out;
+  };
+  const concatChannels = (values: string[], name: string): string => {
+    node.push({ opType: 'Concat', input: values, output: [name], attribute: [int('axis', 3)] });
+    return name;
+  };
+  // Padding of x after the input: only as far as the last tap reaches.
+  const xPads: [number, number, number, number] = [g.top, Math.max(0, (oh - 1) * sh + kh - g.top - h), g.left, Math.max(0, (ow - 1) * sw + kw - g.left - w)];
+  if (layout === 'per-tap') {
+    const dyRows = rows('dy', co);
+    const taps = windows('x', xPads, (i, j) => [i, j], [oh, ow], [sh, sw]).map((tap) => {
+      node.push({ opType: 'Gemm', input: [rows(tap, ci), dyRows], output: [`${tap}_dw`], attribute: [int('transA', 1)] });
+      return `${tap}_dw`;
+    });
+    node.push({ opType: 'Concat', input: taps, output: ['taps'], attribute: [int('axis', 0)] });
+    node.push({ opType: 'Reshape', input: ['taps', constant('hwio', [kh, kw, ci, co])], output: ['dw'] });
+  } else if (layout === 'x-columns') {
+    const columns = concatChannels(windows('x', xPads, (i, j) => [i, j], [oh, ow], [sh, sw]), 'x_columns');
+    node.push({ opType: 'Gemm', input: [rows(columns, kh * kw * ci), rows('dy', co)], output: ['dw_rows'], attribute: [int('transA', 1)] });
+    node.push({ opType: 'Reshape', input: ['dw_rows', constant('hwio', [kh, kw, ci, co])], output: ['dw'] });
+  } else {
+    // Input pixel q meets dy[q - i + top] through tap i; dy padded so that every such index exists.
+    const before = [Math.max(0, kh - 1 - g.top), Math.max(0, kw - 1 - g.left)];
+    const dyPads: [number, number, number, number] = [before[0], Math.max(0, h + g.top - oh), before[1], Math.max(0, w + g.left - ow)];
+    const shifted = windows('dy', dyPads, (i, j) => [g.top - i + before[0], g.left - j + before[1]], [h, w], [1, 1]);
+    const columns = concatChannels(shifted, 'dy_columns');
+    node.push({ opType: 'Gemm', input: [rows('x', ci), rows(columns, kh * kw * co)], output: ['dw_iwo'], attribute: [int('transA', 1)] });
+    node.push({ opType: 'Reshape', input: ['dw_iwo', constant('ihwo', [ci, kh, kw, co])], output: ['dw_ihwo'] });
+    node.push({ opType: 'Transpose', input: ['dw_ihwo'], output: ['dw'], attribute: [ints('perm', [1, 2, 0, 3])] });
+  }
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: OPSET }],
+    producerName: 'sr',
+    graph: { name: `conv filter gradient (${layout})`, node, initializer, input: [dynamicInput('x'), dynamicInput('dy')], output: [dynamicInput('dw')] },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * The filter gradient of an NHWC convolution (dilation 1, as tfjs's gradients are) on ONNX Runtime,
+ * or undefined when native convolutions are off or do not apply.
+ */
+export function nativeConvFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  kernel: [number, number],
+  strides: [number, number],
+  before: { top: number; left: number },
+): tf.Tensor4D | undefined {
+  if (!active || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.size === 0 || dy.size === 0 || x.shape[0] !== dy.shape[0]) return undefined;
+  const g: FilterGradGeometry = {
+    input: [x.shape[1], x.shape[2], x.shape[3]],
+    output: [dy.shape[1], dy.shape[2], dy.shape[3]],
+    kernel,
+    strides,
+    top: before.top,
+    left: before.left,
+  };
+  const key = `filter-grad ${[...g.input, ...g.output, ...kernel, ...strides, g.top, g.left].join(',')}`;
+  const feeds = {
+    x: new active.Tensor('float32', x.dataSync() as Float32Array, x.shape),
+    dy: new active.Tensor('float32', dy.dataSync() as Float32Array, dy.shape),
+  };
+  const dw = sessionFor(active, key, () => filterGradModel(g)).run(feeds, { dw: null }, {}).dw;
+  const expected = [kernel[0], kernel[1], x.shape[3], dy.shape[3]];
+  if (dw.dims.length !== 4 || dw.dims.some((d, i) => d !== expected[i])) {
+    throw new Error(`native filter gradient gave shape [${dw.dims}], expected [${expected}]`);
+  }
+  return tf.tensor4d(dw.data as Float32Array, expected as [number, number, number, number]);
 }
 
 /** Whether kernels send convolutions to ONNX Runtime now. */
