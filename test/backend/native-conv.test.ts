@@ -13,7 +13,7 @@ interface Report {
   status: { enabled: boolean; threads?: number; reason?: string };
   differing: number;
   total: number;
-  cases: Array<{ label: string; diffs: number[]; leaked: number; layout?: string }>;
+  cases: Array<{ label: string; diffs: number[]; leaked: number; layout?: string; inputLayout?: string }>;
   offStatus: { enabled: boolean; reason?: string };
   offEnabled: boolean;
   off: { diffs: number[]; leaked: number };
@@ -47,6 +47,9 @@ describe('native convolutions', () => {
       '3x3 12->10',
       '3x3 12->10 stride 2',
       '5x3 12->2 explicit',
+      '3x3 stride 2 valid, last row unread',
+      '3x3 24->20 on 4x5 (ConvTranspose input gradient)',
+      '3x3 stride 2 24->20 on 7x6, valid (ConvTranspose, output padding)',
       'dilation 2',
       'fused linear',
       'fused relu',
@@ -61,6 +64,11 @@ describe('native convolutions', () => {
   it('compute filter gradients in each of their three layouts', () => {
     const layouts = new Set(report.cases.map((c) => c.layout).filter((l) => l !== undefined));
     expect([...layouts].sort()).toEqual(['dy-columns', 'per-tap', 'x-columns']);
+  });
+
+  it('compute input gradients both as a ConvTranspose and as the polyphase convolution', () => {
+    const layouts = new Set(report.cases.map((c) => c.inputLayout).filter((l) => l !== undefined));
+    expect([...layouts].sort()).toEqual(['conv-transpose', 'polyphase']);
   });
 
   it('match the cpu backend within 1e-4 (values and every gradient) and leak nothing', () => {

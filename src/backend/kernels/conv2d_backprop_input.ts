@@ -15,6 +15,7 @@ import { replacingKernel } from './registry';
 import { ConvAxis, PolyphaseAxis, polyphaseAxis, polyphaseFilterIndex } from './conv_geometry';
 import { interleaveBlocks } from './depth_to_space';
 import { as4D, gradientAxes, inputTensor, nchwToNhwc, nhwcToNchw, paddedConv, shape4D } from './kernel_util';
+import { nativeConvInputGrad } from './native_conv';
 
 const NAME = tf.Conv2DBackpropInput;
 
@@ -67,8 +68,14 @@ function filterValues(filter: tf.Tensor4D): Float32Array {
   return filter.dataSync() as Float32Array;
 }
 
-/** dx for an NHWC forward convolution described by `rows`/`cols`. */
+/**
+ * dx for an NHWC forward convolution described by `rows`/`cols`: a ConvTranspose on ONNX Runtime where
+ * that is faster (native_conv.ts), else the polyphase convolution (itself native when native
+ * convolutions are on).
+ */
 export function inputGradientNHWC(dy: tf.Tensor4D, filter: tf.Tensor4D, rows: ConvAxis, cols: ConvAxis): tf.Tensor4D {
+  const native = nativeConvInputGrad(dy, filter, rows, cols);
+  if (native) return native;
   const pr = polyphaseAxis(rows);
   const pc = polyphaseAxis(cols);
   const poly = polyphaseFilter(filterValues(filter), filter.shape, rows, cols);

@@ -23,6 +23,7 @@ import { onnx } from 'onnx-proto';
 import type * as Ort from 'onnxruntime-node';
 import { int, ints } from '../../onnx/attributes';
 import { ONNXRUNTIME_PACKAGE, onnxRuntime } from '../../onnx/runtime';
+import type { ConvAxis } from './conv_geometry';
 
 /** Zero padding added on each side of the two spatial axes. */
 export interface ConvPadding {
@@ -59,10 +60,9 @@ interface NativeRuntime {
 }
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
-/** NHWC <-> NCHW and HWIO -> OIHW. */
+/** NHWC <-> NCHW. */
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
-const HWIO_TO_OIHW = [3, 2, 0, 1];
 /** Opset 13 has Conv and Transpose with their current semantics. */
 const OPSET = 13;
 const IR_VERSION = 7;
@@ -90,15 +90,14 @@ function geometryKey(g: Geometry): string {
   return [...g.kernel, p.top, p.bottom, p.left, p.right, ...g.strides, ...g.dilations].join(',');
 }
 
-/** The serialised model computing y = conv(x, w) for one geometry, NHWC/HWIO in, NHWC out. */
-export function convModel(g: Geometry): Uint8Array {
+/** A one-convolution model: NHWC activations in and out around an NCHW Conv or ConvTranspose. */
+function convLikeModel(op: 'Conv' | 'ConvTranspose', g: Geometry, extra: onnx.IAttributeProto[]): Uint8Array {
   const p = g.padding;
   const node: onnx.INodeProto[] = [
     { opType: 'Transpose', input: ['x'], output: ['x_nchw'], attribute: [ints('perm', TO_NCHW)] },
-    { opType: 'Transpose', input: ['w'], output: ['w_oihw'], attribute: [ints('perm', HWIO_TO_OIHW)] },
     {
-      opType: 'Conv',
-      input: ['x_nchw', 'w_oihw'],
+      opType: op,
+      input: ['x_nchw', 'w'],
       output: ['y_nchw'],
       attribute: [
         ints('kernel_shape', g.kernel),
@@ -106,6 +105,7 @@ export function convModel(g: Geometry): Uint8Array {
         ints('strides', g.strides),
         ints('dilations', g.dilations),
         int('group', 1),
+        ...extra,
       ],
     },
     { opType: 'Transpose', input: ['y_nchw'], output: ['y'], attribute: [ints('perm', TO_NHWC)] },
@@ -114,9 +114,54 @@ export function convModel(g: Geometry): Uint8Array {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET }],
     producerName: 'sr',
-    graph: { name: `conv ${geometryKey(g)}`, node, input: [dynamicInput('x'), dynamicInput('w')], output: [dynamicInput('y')] },
+    graph: { name: `${op} ${geometryKey(g)}`, node, input: [dynamicInput('x'), dynamicInput('w')], output: [dynamicInput('y')] },
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** y = conv(x, w) for one geometry: x NHWC, w OIHW (see oihwWeights), y NHWC. */
+export function convModel(g: Geometry): Uint8Array {
+  return convLikeModel('Conv', g, []);
+}
+
+/**
+ * dx for y = conv(x, w) from dy (NHWC) and the same OIHW weights: ONNX's ConvTranspose is that
+ * gradient, its weight layout [C_in of the transpose = co, ci, kh, kw] being the forward
+ * convolution's OIHW. `outputPadding` restores the input rows and columns that the forward
+ * stride skipped at the end.
+ */
+export function inputGradModel(g: Geometry, outputPadding: [number, number]): Uint8Array {
+  return convLikeModel('ConvTranspose', g, [ints('output_padding', outputPadding)]);
+}
+
+/**
+ * Filters in ONNX's OIHW order, kept per tfjs tensor. tfjs tensors never change their data, so a
+ * filter seen before (frozen VGG19 weights in every step, a trainable filter in its forward pass and
+ * input gradient) is reordered once. Doing it in the model instead cost more than the convolution for
+ * VGG19's 3x3 512->512 layers (ONNX Runtime's Transpose of [3,3,512,512]: about 20 ms of 29).
+ * Weak keys: an entry goes when its tensor's data does.
+ */
+const oihwCache = new WeakMap<object, Float32Array>();
+
+export function oihwWeights(filter: tf.Tensor4D): Float32Array {
+  const key = filter.dataId as object;
+  let out = oihwCache.get(key);
+  if (!out) {
+    const [kh, kw, ci, co] = filter.shape;
+    const hwio = filter.dataSync() as Float32Array;
+    out = new Float32Array(hwio.length);
+    let src = 0;
+    for (let y = 0; y < kh; y++) {
+      for (let x = 0; x < kw; x++) {
+        for (let i = 0; i < ci; i++) {
+          const base = (i * kh + y) * kw + x;
+          for (let o = 0; o < co; o++) out[o * ci * kh * kw + base] = hwio[src++];
+        }
+      }
+    }
+    oihwCache.set(key, out);
+  }
+  return out;
 }
 
 /** Sessions kept per process; shapes seen once (odd tiles) must not pile up for good. */
@@ -168,9 +213,10 @@ function runConv(rt: NativeRuntime, x: tf.Tensor4D, filter: tf.Tensor4D, g: Geom
     outLength(w, g.kernel[1], p.left, p.right, g.strides[1], g.dilations[1]),
     co,
   ];
+  const [kh, kw, ci] = filter.shape;
   const feeds = {
     x: new rt.Tensor('float32', x.dataSync() as Float32Array, x.shape),
-    w: new rt.Tensor('float32', filter.dataSync() as Float32Array, filter.shape),
+    w: new rt.Tensor('float32', oihwWeights(filter), [co, ci, kh, kw]),
   };
   const y = sessionFor(rt, `conv ${geometryKey(g)}`, () => convModel(g)).run(feeds, { y: null }, {}).y;
   if (y.dims.length !== 4 || y.dims.some((d, i) => d !== expected[i])) {
@@ -362,6 +408,60 @@ export function nativeConvFilterGrad(
     throw new Error(`native filter gradient gave shape [${dw.dims}], expected [${expected}]`);
   }
   return tf.tensor4d(dw.data as Float32Array, expected as [number, number, number, number]);
+}
+
+/** ConvTranspose's end padding and output padding along one axis, so that dx has the input's length. */
+function transposeAxis(axis: ConvAxis): { after: number; outputPadding: number } {
+  const reach = (axis.outSize - 1) * axis.stride + axis.filterSize - axis.padBefore;
+  return reach >= axis.inSize ? { after: reach - axis.inSize, outputPadding: 0 } : { after: 0, outputPadding: axis.inSize - reach };
+}
+
+/**
+ * Where ONNX Runtime's ConvTranspose (a matrix product, then col2im over dx) beats the polyphase
+ * convolution of conv2d_backprop_input.ts (which rebuilds a reordered filter in JavaScript on every
+ * call, then convolves natively): small images with many channels, where the filter is the bulk of
+ * the work. Measured (2 threads, ms, ConvTranspose against polyphase): VGG19's 3x3 512->512 on
+ * [4,6,6,512] 18 / 65, on [4,12,12,512] 39 / 73, 3x3 256->256 on [4,24,24,256] 38 / 44; but 3x3
+ * 64->64 on [4,96,96,64] 67 / 47, SRCNN's 5x5 64->32 on [16,33,33,64] 54 / 23, 3x3 32->32 on
+ * [16,24,24,32] 7 / 4. So: dy's pixels per image at most this many times dx's channels.
+ */
+const CONV_TRANSPOSE_MAX_PIXELS_PER_CHANNEL = 4;
+
+/** How a native input gradient is computed, from dy's height and width and dx's channels. */
+export function inputGradLayout(outHeight: number, outWidth: number, inChannels: number): 'conv-transpose' | 'polyphase' {
+  return outHeight * outWidth <= CONV_TRANSPOSE_MAX_PIXELS_PER_CHANNEL * inChannels ? 'conv-transpose' : 'polyphase';
+}
+
+/**
+ * dx of an NHWC convolution (dilation 1, as tfjs's gradients are) described by `rows`/`cols`, on
+ * ONNX Runtime as a ConvTranspose; undefined when native convolutions are off or another way is
+ * faster (see CONV_TRANSPOSE_MAX_PIXELS_PER_CHANNEL).
+ */
+export function nativeConvInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, rows: ConvAxis, cols: ConvAxis): tf.Tensor4D | undefined {
+  if (!active || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.size === 0 || filter.size === 0) return undefined;
+  const [kh, kw, ci, co] = filter.shape;
+  if (dy.shape[3] !== co || dy.shape[1] !== rows.outSize || dy.shape[2] !== cols.outSize) return undefined;
+  if (inputGradLayout(rows.outSize, cols.outSize, ci) !== 'conv-transpose') return undefined;
+  const r = transposeAxis(rows);
+  const c = transposeAxis(cols);
+  const g: Geometry = {
+    kernel: [kh, kw],
+    padding: { top: rows.padBefore, bottom: r.after, left: cols.padBefore, right: c.after },
+    strides: [rows.stride, cols.stride],
+    dilations: [1, 1],
+  };
+  const outputPadding: [number, number] = [r.outputPadding, c.outputPadding];
+  const feeds = {
+    x: new active.Tensor('float32', dy.dataSync() as Float32Array, dy.shape),
+    w: new active.Tensor('float32', oihwWeights(filter), [co, ci, kh, kw]),
+  };
+  const key = `input-grad ${geometryKey(g)},${outputPadding.join(',')}`;
+  const dx = sessionFor(active, key, () => inputGradModel(g, outputPadding)).run(feeds, { y: null }, {}).y;
+  const expected = [dy.shape[0], rows.inSize, cols.inSize, ci];
+  if (dx.dims.length !== 4 || dx.dims.some((d, i) => d !== expected[i])) {
+    throw new Error(`native input gradient gave shape [${dx.dims}], expected [${expected}]`);
+  }
+  return tf.tensor4d(dx.data as Float32Array, expected as [number, number, number, number]);
 }
 
 /** Whether kernels send convolutions to ONNX Runtime now. */
