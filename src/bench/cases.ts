@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { supervisedConfigSchema } from '../config/schema';
+import { checkSchema, parseConfig, readYaml, srganConfigSchema, srganPhaseConfig, supervisedConfigSchema, type SupervisedConfig } from '../config';
 import { PatchSampler, type Batch } from '../data/patches';
 import type { Plane, TrainingPair } from '../data/training-set';
 import { resolveDataset } from '../data/datasets';
@@ -17,6 +17,8 @@ import { createSession, onnxRuntimeStatus } from '../onnx/runtime';
 import { sessionNetwork, ONNX_PHASE_FOLD } from '../onnx/upscaler';
 import { evaluate } from '../metrics/evaluate';
 import { getModel } from '../models';
+import { buildDiscriminator } from '../models/discriminator';
+import { contentLoss, ganNetworks, ganStep } from '../train/gan';
 import { makeOptimizer, trainableVariables, trainStep } from '../train/supervised';
 import { Rng } from '../util/rng';
 import { countConvFlops, type FlopCount } from './flops';
@@ -25,6 +27,7 @@ import { round, summarise, timeRuns, type Samples, type TimedSamples } from './s
 export const BENCH_NAMES = [
   'srcnn_train_step_ms',
   'srresnet_train_step_ms',
+  'srgan_gan_step_s',
   'srresnet_x4_infer_128_ms',
   'srresnet_x4_infer_128_ms_onnx',
   'eval_set14_bicubic_s',
@@ -235,6 +238,50 @@ const srresnetTrainStep: BenchCase = {
   },
 };
 
+/** configs/srgan-x4-cpu.yaml: what the shipped SRGAN weights are trained with. */
+export function srganCpuConfigFile(): string {
+  return path.resolve(__dirname, '..', '..', 'configs', 'srgan-x4-cpu.yaml');
+}
+
+/** The adversarial phase of `file` as its run would use it; VGG19 weights resolved against the project root. */
+function ganPhaseConfig(file: string): SupervisedConfig {
+  const phase = srganPhaseConfig(checkSchema(srganConfigSchema, readYaml(file), file), 'gan');
+  return parseConfig(supervisedConfigSchema, phase, file);
+}
+
+const srganGanStep: BenchCase = {
+  name: 'srgan_gan_step_s',
+  title: 'SRGAN adversarial step as configs/srgan-x4-cpu.yaml (one D and one G update, VGG54)',
+  defaultReps: 3,
+  warmup: 1,
+  warmupMs: 0,
+  async run(ctx) {
+    const config = ganPhaseConfig(srganCpuConfigFile());
+    const gan = config.gan!;
+    const vgg = gan.vgg ? path.resolve(path.dirname(srganCpuConfigFile()), '..', gan.vgg) : undefined;
+    const setup = { config: 'configs/srgan-x4-cpu.yaml', generator: config.network, discriminator: gan.discriminator, batch: config.data.batch_size, lrPatch: config.data.patch_size, content: gan.content_loss, vgg: gan.vgg };
+    if (!vgg || !fs.existsSync(vgg)) return { value: null, unit: 's', skipped: `the VGG19 weights the config names are not at ${gan.vgg}`, setup };
+    const content = await contentLoss({ ...gan, vgg });
+    const generator = getModel(config.model).build(config.network, config.scale, SEED);
+    const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...gan.discriminator }, SEED);
+    const networks = ganNetworks(generator, discriminator, content.loss, config);
+    const sampler = randomPatchSampler({ inputSide: 2 * config.data.patch_size, scale: config.scale, channels: 3, patch: config.data.patch_size, batch: config.data.batch_size });
+    const { batches } = makeBatches(sampler, 4);
+    let i = 0;
+    try {
+      ctx.log(`  ${config.data.batch_size} crops of ${config.data.patch_size * config.scale}x${config.data.patch_size * config.scale}`);
+      const samples = await timeRuns(() => ganStep(networks, batches[i++ % batches.length]), { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps });
+      return fromSamples(samples, 's', setup);
+    } finally {
+      networks.generatorOptimizer.dispose();
+      networks.discriminatorOptimizer.dispose();
+      generator.dispose();
+      discriminator.dispose();
+      content.features?.dispose();
+    }
+  },
+};
+
 /** The 128x128 RGB image both inference cases upscale (noise: values do not change the cost). */
 function inferenceInput(): tf.Tensor4D {
   const [n, h, w, c] = SRRESNET_INFER_SETUP.input;
@@ -406,4 +453,5 @@ export const CASES: readonly BenchCase[] = [
   evalSet14Srgan('tfjs'),
   evalSet14Srgan('onnx'),
   srresnetTrainStep,
+  srganGanStep,
 ];

@@ -21,7 +21,7 @@ import { getModel } from '../models';
 import { buildDiscriminator } from '../models/discriminator';
 import { loadVggFeatures } from '../models/vgg';
 import type { LoadedCheckpoint } from './checkpoint';
-import { initialWeights, makeOptimizer, minimizeIfFinite, runTraining, trainableVariables, type TrainRunOptions, type TrainSummary, type TrainingTask } from './run';
+import { initialWeights, makeOptimizer, minimizeIfFinite, runTraining, trainableVariables, type TrainableOptimizer, type TrainRunOptions, type TrainSummary, type TrainingTask } from './run';
 
 export interface GanNetworks {
   generator: tf.LayersModel;
@@ -39,6 +39,25 @@ export interface GanStepLosses {
   content: number;
   adversarial: number;
   generator: number;
+}
+
+/** The two networks with an optimizer each (the config's), as ganStep trains them. */
+export function ganNetworks(
+  generator: tf.LayersModel,
+  discriminator: tf.LayersModel,
+  content: ContentLoss,
+  config: SupervisedConfig,
+): GanNetworks & { generatorOptimizer: TrainableOptimizer; discriminatorOptimizer: TrainableOptimizer } {
+  return {
+    generator,
+    discriminator,
+    generatorVars: trainableVariables(generator),
+    discriminatorVars: trainableVariables(discriminator),
+    generatorOptimizer: makeOptimizer(config.train),
+    discriminatorOptimizer: makeOptimizer(config.train),
+    content,
+    adversarialWeight: config.gan!.adversarial_weight,
+  };
 }
 
 export function ganStep(n: GanNetworks, batch: Batch): GanStepLosses {
@@ -78,7 +97,7 @@ export function vggSource(options: GanOptions): string {
   );
 }
 
-async function contentLoss(options: GanOptions): Promise<{ loss: ContentLoss; features?: tf.LayersModel }> {
+export async function contentLoss(options: GanOptions): Promise<{ loss: ContentLoss; features?: tf.LayersModel }> {
   if (options.content_loss === 'mse') return { loss: mseContentLoss() };
   const features = await loadVggFeatures(vggSource(options), options.content_loss);
   return { loss: vggContentLoss(features), features };
@@ -105,22 +124,11 @@ async function ganTask(config: SupervisedConfig, resumed: LoadedCheckpoint | und
     const hrPatch = config.data.patch_size * config.scale;
     discriminator = buildDiscriminator({ patch_size: hrPatch, ...options.discriminator }, config.train.seed);
   }
-  const generatorOptimizer = makeOptimizer(config.train);
-  const discriminatorOptimizer = makeOptimizer(config.train);
-  const networks: GanNetworks = {
-    generator,
-    discriminator,
-    generatorVars: trainableVariables(generator),
-    discriminatorVars: trainableVariables(discriminator),
-    generatorOptimizer,
-    discriminatorOptimizer,
-    content: content.loss,
-    adversarialWeight: options.adversarial_weight,
-  };
+  const networks = ganNetworks(generator, discriminator, content.loss, config);
   return {
     model: generator,
     companions: { discriminator },
-    optimizers: { model: generatorOptimizer, discriminator: discriminatorOptimizer },
+    optimizers: { model: networks.generatorOptimizer, discriminator: networks.discriminatorOptimizer },
     step: (batch) => {
       const l = ganStep(networks, batch);
       return { loss: l.generator, content: l.content, adversarial: l.adversarial, d_loss: l.discriminator };

@@ -10,7 +10,7 @@ import { countConvFlops } from '../../src/bench/flops';
 import { median } from '../../src/bench/stats';
 import { passes } from '../../src/bench/targets';
 import { getModel } from '../../src/models';
-import { tempDir, useTestBackend } from '../helpers/env';
+import { sharedPath, tempDir, useTestBackend } from '../helpers/env';
 
 const ENTRY = path.resolve(__dirname, '..', '..', 'src', 'bench', 'index.ts');
 
@@ -60,7 +60,8 @@ describe('npm run bench --json', () => {
     const value = report.metrics.srcnn_train_step_ms;
     expect(typeof value).toBe('number');
     expect(Number.isFinite(value) && value > 0).toBe(true);
-    for (const other of ['srresnet_train_step_ms', 'srresnet_x4_infer_128_ms', 'srresnet_x4_infer_128_ms_onnx', 'eval_set14_bicubic_s', 'eval_set14_srgan_x4_s', 'eval_set14_srgan_x4_s_onnx']) {
+    expect(report.nativeConv).toMatchObject({ enabled: true });
+    for (const other of ['srresnet_train_step_ms', 'srgan_gan_step_s', 'srresnet_x4_infer_128_ms', 'srresnet_x4_infer_128_ms_onnx', 'eval_set14_bicubic_s', 'eval_set14_srgan_x4_s', 'eval_set14_srgan_x4_s_onnx']) {
       expect(report.metrics[other]).toBeNull();
       expect(report.results[other]).toBeUndefined();
     }
@@ -82,6 +83,20 @@ describe('npm run bench --json', () => {
     // The same report went to --out, and no temporary file is left beside it.
     expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toEqual(report);
     expect(fs.readdirSync(path.dirname(out))).toEqual(['result.json']);
+  });
+
+  it('times the SRGAN adversarial step of configs/srgan-x4-cpu.yaml, or says the VGG19 weights it names are missing', async () => {
+    const run = await runBench(['--reps', '1', '--only', 'srgan_gan_step_s', '--json', '--no-save']);
+    expect(run.code).toBe(0);
+    const result = parseOnlyJson(run.stdout).results.srgan_gan_step_s;
+    expect(result.setup).toMatchObject({ config: 'configs/srgan-x4-cpu.yaml', batch: 4, lrPatch: 24, content: 'vgg54' });
+    if (sharedPath('weights', 'vgg19')) {
+      expect(result).toMatchObject({ unit: 's', reps: 1 });
+      expect(result.value).toBeGreaterThan(0);
+    } else {
+      expect(result.value).toBeNull();
+      expect(result.skipped).toMatch(/VGG19 weights .* not at \.\.\/shared\/weights\/vgg19/);
+    }
   });
 
   it('records a missing Set14 folder as null with a reason', async () => {
