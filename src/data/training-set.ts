@@ -3,6 +3,7 @@
  * typed arrays (outside the backend, whose wasm heap is small): modcrop, MATLAB-bicubic LR rounded
  * to 8 bits, and for models that take an upsampled input (SRCNN) the bicubic upscale of that LR.
  */
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SrError } from '../errors';
 import { luma } from '../image/color';
@@ -33,6 +34,8 @@ export interface TrainingSetOptions {
   inputIsUpsampled: boolean;
   /** Images whose HR side is shorter than this are skipped (too small for one patch). */
   minHrSize: number;
+  /** Files (resolved paths) never to train on: the validation images when they share a folder. */
+  exclude?: ReadonlySet<string>;
   onSkip?: (file: string, reason: string) => void;
   onLoad?: (done: number, total: number) => void;
 }
@@ -69,7 +72,7 @@ export function makePair(name: string, color: tf.Tensor3D, options: Pick<Trainin
 export async function loadTrainingSet(dirs: string | string[], options: TrainingSetOptions): Promise<TrainingPair[]> {
   const folders = Array.isArray(dirs) ? dirs : [dirs];
   const dir = folders.join(', ');
-  const files = folders.flatMap((d) => listImages(d));
+  const files = folders.flatMap((d) => listImages(d)).filter((f) => !options.exclude?.has(path.resolve(f)));
   if (files.length === 0) throw new SrError(`${dir}: no images to train on`);
   const pairs: TrainingPair[] = [];
   for (const [i, file] of files.entries()) {

@@ -222,16 +222,20 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
 
   const patch = config.data.patch_size;
   const upsampled = spec.inputIsUpsampled;
+  const valImages = config.data.val ? await readableImages(listImages(config.data.val), config.data.val_images, config.scale, emit) : [];
   const pairs = await loadTrainingSet(config.data.train, {
     scale: config.scale,
     space: spec.inputSpace,
     inputIsUpsampled: upsampled,
     minHrSize: upsampled ? patch : patch * config.scale,
+    // A validation subset (val_images) is held out of training when its folder trains too (T91 in
+    // the SRGAN CPU config: its first images validate, the rest train). A whole folder named as
+    // both stays in both, as asked.
+    exclude: config.data.val_images === undefined ? undefined : new Set(valImages.map((f) => path.resolve(f))),
     onSkip: (file, reason) => emit({ type: 'skipped', file, reason }),
     onLoad: (done, total) => emit({ type: 'loading', done, total }),
   });
   const sampler = new PatchSampler(pairs, { inputSize: patch, scale: upsampled ? 1 : config.scale, batchSize: config.data.batch_size, augment: config.data.augment });
-  const valImages = config.data.val ? await readableImages(listImages(config.data.val), config.data.val_images, config.scale, emit) : [];
 
   let state: RunState;
   let task: TrainingTask;

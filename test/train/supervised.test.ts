@@ -46,6 +46,18 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(data, 'broken.png'), 'not a png');
 });
 
+test('a validation subset (val_images) of a training folder is held out of training; a whole folder is not', async () => {
+  const starts: number[] = [];
+  const onEvent = (e: { type: string; trainImages?: number }) => e.type === 'start' && starts.push(e.trainImages!);
+  const subset = tinyConfig({ iterations: 2, val_every: 2 }, path.join(root, 'held-out'));
+  subset.data.val_images = 1;
+  await trainSupervised({ config: subset, out: subset.out!, resume: false, onEvent });
+  const whole = tinyConfig({ iterations: 2, val_every: 2 }, path.join(root, 'shared-folder'));
+  await trainSupervised({ config: whole, out: whole.out!, resume: false, onEvent });
+  // data/ holds a.png and b.png (and an unreadable file): one validates in the first run.
+  expect(starts).toEqual([1, 2]);
+});
+
 test('a tiny SRCNN run trains: the loss falls, best/last checkpoints, log and curves are written', async () => {
   const skipped: string[] = [];
   const config = tinyConfig({ iterations: 60, val_every: 30 }, path.join(root, 'falls'));
