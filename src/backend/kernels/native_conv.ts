@@ -1,13 +1,13 @@
 /**
  * Convolutions on ONNX Runtime's native CPU kernels, called from inside tfjs kernels on the wasm
- * backend (the forward Conv2D/FusedConv2D and the forward convolutions the two gradient kernels are
- * written with).
+ * backend: the forward Conv2D/FusedConv2D (conv2d.ts, fused_conv2d.ts), the input gradient
+ * (conv2d_backprop_input.ts: a ConvTranspose here, or its polyphase convolution) and the filter
+ * gradient (conv2d_backprop_filter.ts: matrix products here). The models are in native_models.ts.
  *
  * Why: XNNPACK in tfjs's wasm build is limited to 128-bit SIMD, while ONNX Runtime's MLAS uses the
- * CPU's full vector width. Measured on this project's 2-core machine, 2 threads each, NHWC in and out
- * (transposes included): 3x3 64->64 on [16,24,24,64] 14 ms against 21 ms; 5x5 64->32 on
- * [16,33,33,64] 30 ms against 41 ms; SRCNN's filter-gradient convolution (33x33 16->32 on
- * [64,33,33,16]) 60 ms against 80 ms.
+ * CPU's full vector width. Measured on this project's 2-core machine, 2 threads each: VGG19's forward
+ * and backward pass over four 96x96 crops 1.1 s against 2.0 s on wasm; filter gradients 1.5-4x
+ * faster (conv2d_backprop_filter.ts); the SRCNN training step about a fifth faster.
  *
  * How: tfjs kernels are synchronous and onnxruntime-node's public `InferenceSession.run` returns a
  * promise, but the package's native binding (its `dist/binding` module, documented there as a
@@ -15,23 +15,15 @@
  * synchronously. That is not a public entry point, so its shape is checked when it is loaded and
  * a small convolution is compared with tfjs's own before any kernel uses it: if anything differs,
  * this stays off and tfjs's convolution runs as before (the reason is reported in `sr info`).
- * One small model per convolution geometry (kernel size, padding, strides, dilations): an NHWC
- * input and an HWIO filter in, Transposes around an NCHW Conv, NHWC out, every dimension dynamic.
+ * Sessions are kept per model (geometry), weights reordered to OIHW once per filter tensor.
  */
 import * as tf from '@tensorflow/tfjs';
-import { onnx } from 'onnx-proto';
 import type * as Ort from 'onnxruntime-node';
-import { int, ints } from '../../onnx/attributes';
 import { ONNXRUNTIME_PACKAGE, onnxRuntime } from '../../onnx/runtime';
 import type { ConvAxis } from './conv_geometry';
+import { convModel, filterGradModel, geometryKey, inputGradModel, type ConvPadding, type FilterGradGeometry, type Geometry } from './native_models';
 
-/** Zero padding added on each side of the two spatial axes. */
-export interface ConvPadding {
-  top: number;
-  bottom: number;
-  left: number;
-  right: number;
-}
+export { filterGradLayout, type ConvPadding } from './native_models';
 
 export interface NativeConvStatus {
   enabled: boolean;
@@ -59,79 +51,10 @@ interface NativeRuntime {
   sessions: Map<string, SyncSession>;
 }
 
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-/** NHWC <-> NCHW. */
-const TO_NCHW = [0, 3, 1, 2];
-const TO_NHWC = [0, 2, 3, 1];
-/** Opset 13 has Conv and Transpose with their current semantics. */
-const OPSET = 13;
-const IR_VERSION = 7;
-
 let active: NativeRuntime | undefined;
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
-}
-
-function dynamicInput(name: string): onnx.IValueInfoProto {
-  const dim = [0, 1, 2, 3].map((i) => ({ dimParam: `${name}_${i}` }));
-  return { name, type: { tensorType: { elemType: FLOAT, shape: { dim } } } };
-}
-
-interface Geometry {
-  kernel: [number, number];
-  padding: ConvPadding;
-  strides: [number, number];
-  dilations: [number, number];
-}
-
-function geometryKey(g: Geometry): string {
-  const p = g.padding;
-  return [...g.kernel, p.top, p.bottom, p.left, p.right, ...g.strides, ...g.dilations].join(',');
-}
-
-/** A one-convolution model: NHWC activations in and out around an NCHW Conv or ConvTranspose. */
-function convLikeModel(op: 'Conv' | 'ConvTranspose', g: Geometry, extra: onnx.IAttributeProto[]): Uint8Array {
-  const p = g.padding;
-  const node: onnx.INodeProto[] = [
-    { opType: 'Transpose', input: ['x'], output: ['x_nchw'], attribute: [ints('perm', TO_NCHW)] },
-    {
-      opType: op,
-      input: ['x_nchw', 'w'],
-      output: ['y_nchw'],
-      attribute: [
-        ints('kernel_shape', g.kernel),
-        ints('pads', [p.top, p.left, p.bottom, p.right]),
-        ints('strides', g.strides),
-        ints('dilations', g.dilations),
-        int('group', 1),
-        ...extra,
-      ],
-    },
-    { opType: 'Transpose', input: ['y_nchw'], output: ['y'], attribute: [ints('perm', TO_NHWC)] },
-  ];
-  const model = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET }],
-    producerName: 'sr',
-    graph: { name: `${op} ${geometryKey(g)}`, node, input: [dynamicInput('x'), dynamicInput('w')], output: [dynamicInput('y')] },
-  });
-  return onnx.ModelProto.encode(model).finish();
-}
-
-/** y = conv(x, w) for one geometry: x NHWC, w OIHW (see oihwWeights), y NHWC. */
-export function convModel(g: Geometry): Uint8Array {
-  return convLikeModel('Conv', g, []);
-}
-
-/**
- * dx for y = conv(x, w) from dy (NHWC) and the same OIHW weights: ONNX's ConvTranspose is that
- * gradient, its weight layout [C_in of the transpose = co, ci, kh, kw] being the forward
- * convolution's OIHW. `outputPadding` restores the input rows and columns that the forward
- * stride skipped at the end.
- */
-export function inputGradModel(g: Geometry, outputPadding: [number, number]): Uint8Array {
-  return convLikeModel('ConvTranspose', g, [ints('output_padding', outputPadding)]);
 }
 
 /**
@@ -203,26 +126,42 @@ function outLength(inSize: number, k: number, before: number, after: number, str
   return Math.floor((inSize + before + after - (k - 1) * dilation - 1) / stride) + 1;
 }
 
-function runConv(rt: NativeRuntime, x: tf.Tensor4D, filter: tf.Tensor4D, g: Geometry): tf.Tensor4D {
-  const [n, h, w] = x.shape;
-  const co = filter.shape[3];
-  const p = g.padding;
-  const expected = [
-    n,
-    outLength(h, g.kernel[0], p.top, p.bottom, g.strides[0], g.dilations[0]),
-    outLength(w, g.kernel[1], p.left, p.right, g.strides[1], g.dilations[1]),
-    co,
-  ];
-  const [kh, kw, ci] = filter.shape;
-  const feeds = {
-    x: new rt.Tensor('float32', x.dataSync() as Float32Array, x.shape),
-    w: new rt.Tensor('float32', oihwWeights(filter), [co, ci, kh, kw]),
-  };
-  const y = sessionFor(rt, `conv ${geometryKey(g)}`, () => convModel(g)).run(feeds, { y: null }, {}).y;
-  if (y.dims.length !== 4 || y.dims.some((d, i) => d !== expected[i])) {
-    throw new Error(`native convolution gave shape [${y.dims}], expected [${expected}]`);
+/**
+ * Runs the session for `key` (built by `build` on first use) and returns output `name` as a tfjs
+ * tensor, after checking it has the shape the caller worked out.
+ */
+function runModel(rt: NativeRuntime, key: string, build: () => Uint8Array, feeds: Record<string, tf.Tensor | { data: Float32Array; shape: number[] }>, name: string, expected: number[], what: string): tf.Tensor4D {
+  const ortFeeds: Record<string, Ort.Tensor> = {};
+  for (const [input, value] of Object.entries(feeds)) {
+    const data = value instanceof tf.Tensor ? (value.dataSync() as Float32Array) : value.data;
+    ortFeeds[input] = new rt.Tensor('float32', data, value.shape);
   }
-  return tf.tensor4d(y.data as Float32Array, expected as [number, number, number, number]);
+  const out = sessionFor(rt, key, build).run(ortFeeds, { [name]: null }, {})[name];
+  if (out.dims.length !== 4 || out.dims.some((d, i) => d !== expected[i])) {
+    throw new Error(`native ${what} gave shape [${out.dims}], expected [${expected}]`);
+  }
+  return tf.tensor4d(out.data as Float32Array, expected as [number, number, number, number]);
+}
+
+/** A filter as the OIHW feed the models take. */
+function oihwFeed(filter: tf.Tensor4D): { data: Float32Array; shape: number[] } {
+  const [kh, kw, ci, co] = filter.shape;
+  return { data: oihwWeights(filter), shape: [co, ci, kh, kw] };
+}
+
+/** y's shape for conv(x, filter) with geometry g. */
+function convOutputShape(x: tf.Tensor4D, filter: tf.Tensor4D, g: Geometry): number[] {
+  const p = g.padding;
+  return [
+    x.shape[0],
+    outLength(x.shape[1], g.kernel[0], p.top, p.bottom, g.strides[0], g.dilations[0]),
+    outLength(x.shape[2], g.kernel[1], p.left, p.right, g.strides[1], g.dilations[1]),
+    filter.shape[3],
+  ];
+}
+
+function runConv(rt: NativeRuntime, x: tf.Tensor4D, filter: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  return runModel(rt, `conv ${geometryKey(g)}`, () => convModel(g), { x, w: oihwFeed(filter) }, 'y', convOutputShape(x, filter, g), 'convolution');
 }
 
 /**
@@ -239,142 +178,9 @@ export function nativeConv2d(
   if (!active || x.dtype !== 'float32' || filter.dtype !== 'float32' || x.size === 0 || filter.size === 0) return undefined;
   if (x.shape[3] !== filter.shape[2]) return undefined; // let tfjs report the mismatch in its words
   const g: Geometry = { kernel: [filter.shape[0], filter.shape[1]], padding, strides, dilations };
-  const o = [
-    outLength(x.shape[1], g.kernel[0], padding.top, padding.bottom, strides[0], dilations[0]),
-    outLength(x.shape[2], g.kernel[1], padding.left, padding.right, strides[1], dilations[1]),
-  ];
-  if (o[0] <= 0 || o[1] <= 0) return undefined;
+  const [, oh, ow] = convOutputShape(x, filter, g);
+  if (oh <= 0 || ow <= 0) return undefined;
   return runConv(active, x, filter, g);
-}
-
-/** The forward convolution behind a filter gradient, with every size fixed (Slice ends depend on them). */
-export interface FilterGradGeometry {
-  /** x without its batch: [h, w, inChannels]. */
-  input: [number, number, number];
-  /** dy without its batch: [outH, outW, outChannels]. */
-  output: [number, number, number];
-  kernel: [number, number];
-  strides: [number, number];
-  /** The forward pass's zero padding before the input (top, left). */
-  top: number;
-  left: number;
-}
-
-const INT64 = onnx.TensorProto.DataType.INT64;
-
-function int64Constant(name: string, values: number[]): onnx.ITensorProto {
-  // raw_data is little-endian whatever the host's order.
-  const bytes = new Uint8Array(values.length * 8);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return { name, dataType: INT64, dims: [values.length], rawData: bytes };
-}
-
-/**
- * Up to this many channels, the narrow side of a filter gradient is laid out tap by tap (im2col) and
- * the gradient is one matrix product; wider, one product per tap (see filterGradModel).
- */
-export const NARROW_CHANNELS = 8;
-
-export type FilterGradLayout = 'per-tap' | 'x-columns' | 'dy-columns';
-
-/**
- * How filterGradModel lays the sum out. Both channel counts wide: one product per tap. Otherwise the
- * side with fewer channels is expanded into kh*kw shifted copies (cheap, it is narrow) so that one
- * product with a long inner dimension computes every tap: x's side always works, dy's only at
- * stride 1 (with a stride, dy's shifts would fall between samples).
- */
-export function filterGradLayout(g: Pick<FilterGradGeometry, 'input' | 'output' | 'strides'>): FilterGradLayout {
-  const ci = g.input[2];
-  const co = g.output[2];
-  const strideOne = g.strides[0] === 1 && g.strides[1] === 1;
-  if (co < ci && co <= NARROW_CHANNELS && strideOne) return 'dy-columns';
-  if (ci <= NARROW_CHANNELS) return 'x-columns';
-  return 'per-tap';
-}
-
-/**
- * dw[i, j, :, :] = sum over (n, oh, ow) of x_padded[n, oh*s + i, ow*s + j, :]^T dy[n, oh, ow, :].
- * As a convolution (how the wasm kernel does it) the "filter" would be dy, as large as the image,
- * which ONNX Runtime's im2col handles slowly; here it is matrix products with a long inner
- * dimension (n*outH*outW or n*h*w), at GEMM speed, in the layout filterGradLayout picks:
- *  - per-tap: the tap's strided window of x (Slice), [n*outH*outW x ci]^T by dy [n*outH*outW x co];
- *  - x-columns: the windows side by side ([n*outH*outW x kh*kw*ci]), one product with dy;
- *  - dy-columns (stride 1): for each tap, dy shifted to line up with x (zero where no output reads
- *    that input pixel), side by side ([n*h*w x kh*kw*co]), one product with x.
- */
-export function filterGradModel(g: FilterGradGeometry): Uint8Array {
-  const [h, w, ci] = g.input;
-  const [oh, ow, co] = g.output;
-  const [kh, kw] = g.kernel;
-  const [sh, sw] = g.strides;
-  const layout = filterGradLayout(g);
-  const node: onnx.INodeProto[] = [];
-  const initializer: onnx.ITensorProto[] = [int64Constant('axes_hw', [1, 2])];
-  const constant = (name: string, values: number[]): string => {
-    initializer.push(int64Constant(name, values));
-    return name;
-  };
-  /** `source` padded by the given amounts on the spatial axes, then one window per tap, as listed. */
-  const windows = (source: string, pads: [number, number, number, number], starts: (i: number, j: number) => [number, number], length: [number, number], steps: [number, number]): string[] => {
-    let padded = source;
-    if (pads.some((p) => p > 0)) {
-      padded = `${source}_padded`;
-      node.push({ opType: 'Pad', input: [source, constant(`${source}_pads`, [0, pads[0], pads[2], 0, 0, pads[1], pads[3], 0])], output: [padded] });
-    }
-    const steps4 = constant(`${source}_steps`, steps);
-    const out: string[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const [r, c] = starts(i, j);
-        const name = `${source}_tap_${i}_${j}`;
-        const ends = [r + (length[0] - 1) * steps[0] + 1, c + (length[1] - 1) * steps[1] + 1];
-        node.push({ opType: 'Slice', input: [padded, constant(`${name}_starts`, [r, c]), constant(`${name}_ends`, ends), 'axes_hw', steps4], output: [name] });
-        out.push(name);
-      }
-    }
-    return out;
-  };
-  const rows = (value: string, columns: number): string => {
-    const out = `${value}_rows`;
-    node.push({ opType: 'Reshape', input: [value, constant(`${value}_row_shape`, [-1, columns])], output: [out] });
-    return out;
-  };
-  const concatChannels = (values: string[], name: string): string => {
-    node.push({ opType: 'Concat', input: values, output: [name], attribute: [int('axis', 3)] });
-    return name;
-  };
-  // Padding of x after the input: only as far as the last tap reaches.
-  const xPads: [number, number, number, number] = [g.top, Math.max(0, (oh - 1) * sh + kh - g.top - h), g.left, Math.max(0, (ow - 1) * sw + kw - g.left - w)];
-  if (layout === 'per-tap') {
-    const dyRows = rows('dy', co);
-    const taps = windows('x', xPads, (i, j) => [i, j], [oh, ow], [sh, sw]).map((tap) => {
-      node.push({ opType: 'Gemm', input: [rows(tap, ci), dyRows], output: [`${tap}_dw`], attribute: [int('transA', 1)] });
-      return `${tap}_dw`;
-    });
-    node.push({ opType: 'Concat', input: taps, output: ['taps'], attribute: [int('axis', 0)] });
-    node.push({ opType: 'Reshape', input: ['taps', constant('hwio', [kh, kw, ci, co])], output: ['dw'] });
-  } else if (layout === 'x-columns') {
-    const columns = concatChannels(windows('x', xPads, (i, j) => [i, j], [oh, ow], [sh, sw]), 'x_columns');
-    node.push({ opType: 'Gemm', input: [rows(columns, kh * kw * ci), rows('dy', co)], output: ['dw_rows'], attribute: [int('transA', 1)] });
-    node.push({ opType: 'Reshape', input: ['dw_rows', constant('hwio', [kh, kw, ci, co])], output: ['dw'] });
-  } else {
-    // Input pixel q meets dy[q - i + top] through tap i; dy padded so that every such index exists.
-    const before = [Math.max(0, kh - 1 - g.top), Math.max(0, kw - 1 - g.left)];
-    const dyPads: [number, number, number, number] = [before[0], Math.max(0, h + g.top - oh), before[1], Math.max(0, w + g.left - ow)];
-    const shifted = windows('dy', dyPads, (i, j) => [g.top - i + before[0], g.left - j + before[1]], [h, w], [1, 1]);
-    const columns = concatChannels(shifted, 'dy_columns');
-    node.push({ opType: 'Gemm', input: [rows('x', ci), rows(columns, kh * kw * co)], output: ['dw_iwo'], attribute: [int('transA', 1)] });
-    node.push({ opType: 'Reshape', input: ['dw_iwo', constant('ihwo', [ci, kh, kw, co])], output: ['dw_ihwo'] });
-    node.push({ opType: 'Transpose', input: ['dw_ihwo'], output: ['dw'], attribute: [ints('perm', [1, 2, 0, 3])] });
-  }
-  const model = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET }],
-    producerName: 'sr',
-    graph: { name: `conv filter gradient (${layout})`, node, initializer, input: [dynamicInput('x'), dynamicInput('dy')], output: [dynamicInput('dw')] },
-  });
-  return onnx.ModelProto.encode(model).finish();
 }
 
 /**
@@ -398,16 +204,7 @@ export function nativeConvFilterGrad(
     left: before.left,
   };
   const key = `filter-grad ${[...g.input, ...g.output, ...kernel, ...strides, g.top, g.left].join(',')}`;
-  const feeds = {
-    x: new active.Tensor('float32', x.dataSync() as Float32Array, x.shape),
-    dy: new active.Tensor('float32', dy.dataSync() as Float32Array, dy.shape),
-  };
-  const dw = sessionFor(active, key, () => filterGradModel(g)).run(feeds, { dw: null }, {}).dw;
-  const expected = [kernel[0], kernel[1], x.shape[3], dy.shape[3]];
-  if (dw.dims.length !== 4 || dw.dims.some((d, i) => d !== expected[i])) {
-    throw new Error(`native filter gradient gave shape [${dw.dims}], expected [${expected}]`);
-  }
-  return tf.tensor4d(dw.data as Float32Array, expected as [number, number, number, number]);
+  return runModel(active, key, () => filterGradModel(g), { x, dy }, 'dw', [kernel[0], kernel[1], x.shape[3], dy.shape[3]], 'filter gradient');
 }
 
 /** ConvTranspose's end padding and output padding along one axis, so that dx has the input's length. */
@@ -451,17 +248,9 @@ export function nativeConvInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, rows: 
     dilations: [1, 1],
   };
   const outputPadding: [number, number] = [r.outputPadding, c.outputPadding];
-  const feeds = {
-    x: new active.Tensor('float32', dy.dataSync() as Float32Array, dy.shape),
-    w: new active.Tensor('float32', oihwWeights(filter), [co, ci, kh, kw]),
-  };
   const key = `input-grad ${geometryKey(g)},${outputPadding.join(',')}`;
-  const dx = sessionFor(active, key, () => inputGradModel(g, outputPadding)).run(feeds, { y: null }, {}).y;
   const expected = [dy.shape[0], rows.inSize, cols.inSize, ci];
-  if (dx.dims.length !== 4 || dx.dims.some((d, i) => d !== expected[i])) {
-    throw new Error(`native input gradient gave shape [${dx.dims}], expected [${expected}]`);
-  }
-  return tf.tensor4d(dx.data as Float32Array, expected as [number, number, number, number]);
+  return runModel(active, key, () => inputGradModel(g, outputPadding), { x: dy, w: oihwFeed(filter) }, 'y', expected, 'input gradient');
 }
 
 /** Whether kernels send convolutions to ONNX Runtime now. */
