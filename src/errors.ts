@@ -10,3 +10,10 @@ export class UsageError extends Error {
 export class SrError extends Error {
   override name = 'SrError';
 }
+
+/** An error's message (or what it prints as), first line only: for one-line reasons and notes. */
+export function firstLine(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  const text = typeof message === 'string' ? message : String(err);
+  return text.split('\n')[0].trim();
+}

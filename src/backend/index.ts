@@ -9,7 +9,7 @@ import { registerFastKernels } from './kernels';
 import { disableNativeConv, enableNativeConv, type NativeConvStatus } from './kernels/native_conv';
 
 export type { NativeConvStatus };
-import { UsageError } from '../errors';
+import { UsageError, firstLine } from '../errors';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -63,10 +63,6 @@ function candidatesFor(choice: BackendChoice): ConcreteBackend[] {
   return order.slice(order.indexOf(choice));
 }
 
-function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0].trim();
-}
 
 function explainNativeFailure(pkg: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException)?.code;

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { PTHREAD_POOL_SIZE, PthreadFault, releaseIdleWorkers, withNodePthreads } from './wasm/node-pthreads';
 import { withReportedCores } from './wasm/reported-cores';
+import { firstLine } from '../errors';
 
 export interface WasmStart {
   threads: number;
@@ -46,11 +47,6 @@ function wasmFactory(): WasmFactory {
   return packageFactory;
 }
 
-function firstLine(err: unknown): string {
-  const message = (err as { message?: unknown } | null)?.message;
-  const text = typeof message === 'string' ? message : String(err);
-  return text.split('\n')[0].trim();
-}
 
 /**
  * Drops a running wasm backend (disposing it frees XNNPACK and terminates its pthread workers) and

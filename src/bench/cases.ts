@@ -18,7 +18,8 @@ import { sessionNetwork, ONNX_PHASE_FOLD } from '../onnx/upscaler';
 import { evaluate } from '../metrics/evaluate';
 import { getModel } from '../models';
 import { buildDiscriminator } from '../models/discriminator';
-import { contentLoss, ganNetworks, ganStep } from '../train/gan';
+import { contentLoss, ganNetworks, ganStep, vggSource } from '../train/gan';
+import { firstLine, SrError } from '../errors';
 import { makeOptimizer, trainableVariables, trainStep } from '../train/supervised';
 import { Rng } from '../util/rng';
 import { countConvFlops, type FlopCount } from './flops';
@@ -258,25 +259,35 @@ const srganGanStep: BenchCase = {
   async run(ctx) {
     const config = ganPhaseConfig(srganCpuConfigFile());
     const gan = config.gan!;
-    const vgg = gan.vgg ? path.resolve(path.dirname(srganCpuConfigFile()), '..', gan.vgg) : undefined;
     const setup = { config: 'configs/srgan-x4-cpu.yaml', generator: config.network, discriminator: gan.discriminator, batch: config.data.batch_size, lrPatch: config.data.patch_size, content: gan.content_loss, vgg: gan.vgg };
-    if (!vgg || !fs.existsSync(vgg)) return { value: null, unit: 's', skipped: `the VGG19 weights the config names are not at ${gan.vgg}`, setup };
-    const content = await contentLoss({ ...gan, vgg });
-    const generator = getModel(config.model).build(config.network, config.scale, SEED);
-    const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...gan.discriminator }, SEED);
-    const networks = ganNetworks(generator, discriminator, content.loss, config);
-    const sampler = randomPatchSampler({ inputSide: 2 * config.data.patch_size, scale: config.scale, channels: 3, patch: config.data.patch_size, batch: config.data.batch_size });
-    const { batches } = makeBatches(sampler, 4);
-    let i = 0;
+    // The config's VGG19 folder (relative to the project root), else what `sr data download vgg19` installed.
+    const configured = gan.vgg ? path.resolve(path.dirname(srganCpuConfigFile()), '..', gan.vgg) : undefined;
+    let content: Awaited<ReturnType<typeof contentLoss>>;
     try {
-      ctx.log(`  ${config.data.batch_size} crops of ${config.data.patch_size * config.scale}x${config.data.patch_size * config.scale}`);
-      const samples = await timeRuns(() => ganStep(networks, batches[i++ % batches.length]), { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps });
+      const vgg = configured && fs.existsSync(configured) ? configured : vggSource({ ...gan, vgg: undefined });
+      content = await contentLoss({ ...gan, vgg });
+    } catch (err) {
+      if (!(err instanceof SrError)) throw err;
+      return { value: null, unit: 's', skipped: `no VGG19 weights (${gan.vgg} is absent and ${firstLine(err)})`, setup };
+    }
+    const built: tf.LayersModel[] = [];
+    let networks: ReturnType<typeof ganNetworks> | undefined;
+    try {
+      const generator = getModel(config.model).build(config.network, config.scale, SEED);
+      built.push(generator);
+      const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...gan.discriminator }, SEED);
+      built.push(discriminator);
+      networks = ganNetworks(generator, discriminator, content.loss, config);
+      const sampler = randomPatchSampler({ inputSide: 2 * config.data.patch_size, scale: config.scale, channels: 3, patch: config.data.patch_size, batch: config.data.batch_size });
+      const { batches } = makeBatches(sampler, 4);
+      let i = 0;
+      const n = networks;
+      const samples = await timeRuns(() => ganStep(n, batches[i++ % batches.length]), { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps });
       return fromSamples(samples, 's', setup);
     } finally {
-      networks.generatorOptimizer.dispose();
-      networks.discriminatorOptimizer.dispose();
-      generator.dispose();
-      discriminator.dispose();
+      networks?.generatorOptimizer.dispose();
+      networks?.discriminatorOptimizer.dispose();
+      for (const model of built) model.dispose();
       content.features?.dispose();
     }
   },

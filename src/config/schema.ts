@@ -15,7 +15,11 @@ const dataSchema = z
     batch_size: z.number().int().min(1),
     /** The 8 flips/rotations. */
     augment: z.boolean().default(true),
-    /** Validate on at most this many images (all when absent). */
+    /**
+     * Validate on at most this many images (all when absent). These first readable images of `val`
+     * are held out of training when `val` is also a training folder; without val_images a folder
+     * named as both stays in both.
+     */
     val_images: z.number().int().min(1).optional(),
   })
   .strict();

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type * as Ort from 'onnxruntime-node';
-import { SrError } from '../errors';
+import { SrError, firstLine } from '../errors';
 
 export const ONNXRUNTIME_PACKAGE = 'onnxruntime-node';
 
@@ -23,9 +23,6 @@ export interface OnnxRuntimeStatus {
 
 let loaded: { ort?: typeof Ort; status: OnnxRuntimeStatus } | undefined;
 
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
-}
 
 /** The folder onnxruntime-node loads its native libraries from (bin/napi-v6/<platform>/<arch>). */
 function bindingDir(): string | undefined {

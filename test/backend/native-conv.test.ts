@@ -51,6 +51,8 @@ describe('native convolutions', () => {
       '3x3 24->20 on 4x5 (ConvTranspose input gradient)',
       '3x3 stride 2 24->20 on 7x6, valid (ConvTranspose, output padding)',
       'dilation 2',
+      'numeric padding, ceil rounding',
+      'filter, then a reshape of it',
       'fused linear',
       'fused relu',
       'fused relu6',

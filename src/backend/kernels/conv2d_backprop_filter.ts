@@ -16,14 +16,6 @@ import { nativeConvFilterGrad } from './native_conv';
 
 const NAME = tf.Conv2DBackpropFilter;
 
-/**
- * With native convolutions on, filterGradientNHWC computes dw on ONNX Runtime as matrix products
- * (native_conv.ts), 1.5-4x faster than the convolutions below on wasm (2 threads: 3x3 32->128 on
- * [16,48,48,32] 60 against 160 ms; 3x3 3->64 on [8,96,96,3] 15 against 81 ms). The convolutions
- * below, the fallback, stay on the backend even then: their filter is dy, as large as the image, a
- * shape ONNX Runtime's im2col runs slowly (SRCNN's 5x5 64->32 on [16,33,33,64]: 83 ms against 49).
- */
-const ON_NATIVE = false;
 
 /**
  * x with its channels moved to the batch axis ([ci, h, w, n]) convolved by dy with its batch moved to the
@@ -38,7 +30,6 @@ function filterGradXAsInput(x: tf.Tensor4D, dy: tf.Tensor4D, rows: ConvAxis, col
     filterGradPadding(rows),
     filterGradPadding(cols),
     [rows.stride, cols.stride],
-    ON_NATIVE,
   );
   return tf.transpose(dw, [1, 2, 0, 3]);
 }
@@ -54,7 +45,6 @@ function filterGradDyAsInput(x: tf.Tensor4D, dy: tf.Tensor4D, rows: ConvAxis, co
     reversedFilterGradPadding(rows),
     reversedFilterGradPadding(cols),
     [1, 1],
-    ON_NATIVE,
   );
   return tf.transpose(tf.reverse(dwReversed, [1, 2]), [1, 2, 3, 0]);
 }
@@ -76,8 +66,12 @@ export function chooseOrientation(inChannels: number, outChannels: number, rows:
 }
 
 /**
- * dw for an NHWC forward convolution described by `rows`/`cols`: on ONNX Runtime as one matrix
- * product per filter tap when native convolutions are on (native_conv.ts), else as a convolution.
+ * dw for an NHWC forward convolution described by `rows`/`cols`. With native convolutions on it is
+ * computed on ONNX Runtime as matrix products (native_conv.ts; native_models.ts says how), 1.5-4x
+ * faster than the convolutions above (2 threads: 3x3 32->128 on [16,48,48,32] 60 against 160 ms on
+ * wasm; 3x3 3->64 on [8,96,96,3] 15 against 81 ms). Those convolutions remain the way when native
+ * ones are off; ONNX Runtime's own convolution would run them slowly (a filter as large as the
+ * image: SRCNN's 5x5 64->32 gradient on [16,33,33,64] took 83 ms there against 49 ms on wasm).
  */
 export function filterGradientNHWC(
   x: tf.Tensor4D,

@@ -54,9 +54,11 @@ function fusedConvNativeFirst(backendOwn: tf.KernelFunc): tf.KernelFunc {
     const conv = nativeConv2dFromAttrs(x, filter, attrs);
     if (!conv) return backendOwn(args);
     if (!bias && attrs.activation === 'linear') return conv;
-    const out = tf.tidy(() => activate(bias ? tf.add(conv, bias as tf.Tensor) : conv, attrs, preluActivationWeights as tf.Tensor | undefined));
-    conv.dispose();
-    return out;
+    try {
+      return tf.tidy(() => activate(bias ? tf.add(conv, bias as tf.Tensor) : conv, attrs, preluActivationWeights as tf.Tensor | undefined));
+    } finally {
+      conv.dispose();
+    }
   };
 }
 

@@ -8,7 +8,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { AxisPadding, ConvAxis, convAxes, splitPadding } from './conv_geometry';
-import { nativeConv2d } from './native_conv';
 
 /** A kernel's named input as a Tensor. Ops always pass Tensors; a bare TensorInfo would mean a caller we do not support. */
 export function inputTensor(inputs: tf.NamedTensorInfoMap, name: string, kernelName: string): tf.Tensor {
@@ -40,8 +39,8 @@ export function shape4D(shape: number[], kernelName: string): [number, number, n
 
 /**
  * A stride-1 NHWC convolution with per-axis signed padding: negative amounts are sliced off the input
- * first, because explicit convolution padding cannot be negative. On ONNX Runtime when native
- * convolutions are on (native_conv.ts) and `native` allows it, else on the backend's own kernel.
+ * first, because explicit convolution padding cannot be negative. (tf.conv2d reaches the Conv2D
+ * kernel of conv2d.ts, which runs it on ONNX Runtime when native convolutions are on.)
  */
 export function paddedConv(
   x: tf.Tensor4D,
@@ -49,7 +48,6 @@ export function paddedConv(
   rows: AxisPadding,
   cols: AxisPadding,
   dilations: [number, number],
-  native = true,
 ): tf.Tensor4D {
   const r = splitPadding(rows);
   const c = splitPadding(cols);
@@ -68,8 +66,7 @@ export function paddedConv(
     [c.pad.before, c.pad.after],
     [0, 0],
   ];
-  const padding = { top: r.pad.before, bottom: r.pad.after, left: c.pad.before, right: c.pad.after };
-  return (native ? nativeConv2d(cropped, filter, padding, [1, 1], dilations) : undefined) ?? tf.conv2d(cropped, filter, 1, explicit, 'NHWC', dilations);
+  return tf.conv2d(cropped, filter, 1, explicit, 'NHWC', dilations);
 }
 
 /** Attributes both convolution-gradient kernels receive from tfjs. */

@@ -21,7 +21,9 @@ import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { ONNXRUNTIME_PACKAGE, onnxRuntime } from '../../onnx/runtime';
 import type { ConvAxis } from './conv_geometry';
+import { gradientAxes } from './kernel_util';
 import { convModel, filterGradModel, geometryKey, inputGradModel, type ConvPadding, type FilterGradGeometry, type Geometry } from './native_models';
+import { firstLine } from '../../errors';
 
 export { filterGradLayout, type ConvPadding } from './native_models';
 
@@ -53,55 +55,48 @@ interface NativeRuntime {
 
 let active: NativeRuntime | undefined;
 
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
-}
 
 /**
- * Filters in ONNX's OIHW order, kept per tfjs tensor. tfjs tensors never change their data, so a
- * filter seen before (frozen VGG19 weights in every step, a trainable filter in its forward pass and
- * input gradient) is reordered once. Doing it in the model instead cost more than the convolution for
- * VGG19's 3x3 512->512 layers (ONNX Runtime's Transpose of [3,3,512,512]: about 20 ms of 29).
- * Weak keys: an entry goes when its tensor's data does.
+ * Filters in ONNX's OIHW order, kept per tfjs tensor data. tfjs never changes the data behind a
+ * dataId (a Variable's assign takes the new value's), so a filter seen before (frozen VGG19 weights
+ * in every step, a trainable filter in its forward pass and input gradient) is reordered once. Doing
+ * it in the model instead cost more than the convolution for VGG19's 3x3 512->512 layers (ONNX
+ * Runtime's Transpose of [3,3,512,512]: about 20 ms of 29). A reshape shares its source's dataId,
+ * so the shape is part of the entry. Weak keys: an entry is collected with its dataId object.
  */
-const oihwCache = new WeakMap<object, Float32Array>();
+const oihwCache = new WeakMap<object, { shape: string; data: Float32Array }>();
 
 export function oihwWeights(filter: tf.Tensor4D): Float32Array {
   const key = filter.dataId as object;
-  let out = oihwCache.get(key);
-  if (!out) {
-    const [kh, kw, ci, co] = filter.shape;
-    const hwio = filter.dataSync() as Float32Array;
-    out = new Float32Array(hwio.length);
-    let src = 0;
-    for (let y = 0; y < kh; y++) {
-      for (let x = 0; x < kw; x++) {
-        for (let i = 0; i < ci; i++) {
-          const base = (i * kh + y) * kw + x;
-          for (let o = 0; o < co; o++) out[o * ci * kh * kw + base] = hwio[src++];
-        }
+  const shape = filter.shape.join(',');
+  const cached = oihwCache.get(key);
+  if (cached && cached.shape === shape) return cached.data;
+  const [kh, kw, ci, co] = filter.shape;
+  const hwio = filter.dataSync() as Float32Array;
+  const data = new Float32Array(hwio.length);
+  let src = 0;
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      for (let i = 0; i < ci; i++) {
+        const base = (i * kh + y) * kw + x;
+        for (let o = 0; o < co; o++) data[o * ci * kh * kw + base] = hwio[src++];
       }
     }
-    oihwCache.set(key, out);
   }
-  return out;
+  oihwCache.set(key, { shape, data });
+  return data;
 }
 
-/** Sessions kept per process; shapes seen once (odd tiles) must not pile up for good. */
+/**
+ * Sessions kept per process; shapes seen once (odd tiles) must not pile up for good. Each session
+ * has its own intra-op pool (onnxruntime-node has no shared one), threads-1 idle threads apiece
+ * (at most 7: wasm runs at most 8 threads); an SRGAN step uses about 30 models.
+ */
 const MAX_SESSIONS = 64;
 
-function sessionFor(rt: NativeRuntime, key: string, build: () => Uint8Array): SyncSession {
-  let session = rt.sessions.get(key);
-  if (session) {
-    // Most recently used last, so the oldest is dropped first.
-    rt.sessions.delete(key);
-    rt.sessions.set(key, session);
-    return session;
-  }
-  const bytes = build();
-  session = new rt.binding.InferenceSession();
+function loadModel(session: SyncSession, bytes: Uint8Array, threads: number): void {
   session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
-    intraOpNumThreads: rt.threads,
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
@@ -112,6 +107,24 @@ function sessionFor(rt: NativeRuntime, key: string, build: () => Uint8Array): Sy
     // take the cores from them between calls.
     extra: { session: { 'intra_op.allow_spinning': '0' } },
   });
+}
+
+function sessionFor(rt: NativeRuntime, key: string, build: () => Uint8Array): SyncSession {
+  const cached = rt.sessions.get(key);
+  if (cached) {
+    // Most recently used last, so the oldest is dropped first.
+    rt.sessions.delete(key);
+    rt.sessions.set(key, cached);
+    return cached;
+  }
+  const bytes = build();
+  const session = new rt.binding.InferenceSession();
+  try {
+    loadModel(session, bytes, rt.threads);
+  } catch (err) {
+    session.dispose();
+    throw err;
+  }
   rt.sessions.set(key, session);
   if (rt.sessions.size > MAX_SESSIONS) {
     const [oldestKey, oldest] = rt.sessions.entries().next().value as [string, SyncSession];
@@ -141,6 +154,23 @@ function runModel(rt: NativeRuntime, key: string, build: () => Uint8Array, feeds
     throw new Error(`native ${what} gave shape [${out.dims}], expected [${expected}]`);
   }
   return tf.tensor4d(out.data as Float32Array, expected as [number, number, number, number]);
+}
+
+/**
+ * Runs `f` on the active runtime. An ONNX Runtime failure (or a result of the wrong shape) turns
+ * native convolutions off for the rest of the process, says so once on stderr, and gives undefined,
+ * so that the caller computes the same thing on the tfjs backend instead of stopping a training run.
+ */
+function guarded<T>(f: (rt: NativeRuntime) => T): T | undefined {
+  const rt = active;
+  if (!rt) return undefined;
+  try {
+    return f(rt);
+  } catch (err) {
+    disableNativeConv();
+    process.stderr.write(`sr: native convolutions turned off after an ONNX Runtime error (${firstLine(err)}); continuing on the tfjs backend\n`);
+    return undefined;
+  }
 }
 
 /** A filter as the OIHW feed the models take. */
@@ -177,10 +207,25 @@ export function nativeConv2d(
 ): tf.Tensor4D | undefined {
   if (!active || x.dtype !== 'float32' || filter.dtype !== 'float32' || x.size === 0 || filter.size === 0) return undefined;
   if (x.shape[3] !== filter.shape[2]) return undefined; // let tfjs report the mismatch in its words
+  // tfjs crops for negative explicit padding; ONNX pads cannot be negative.
+  if (padding.top < 0 || padding.bottom < 0 || padding.left < 0 || padding.right < 0) return undefined;
   const g: Geometry = { kernel: [filter.shape[0], filter.shape[1]], padding, strides, dilations };
   const [, oh, ow] = convOutputShape(x, filter, g);
   if (oh <= 0 || ow <= 0) return undefined;
-  return runConv(active, x, filter, g);
+  return guarded((rt) => runConv(rt, x, filter, g));
+}
+
+function runFilterGrad(rt: NativeRuntime, x: tf.Tensor4D, dy: tf.Tensor4D, kernel: [number, number], strides: [number, number], before: { top: number; left: number }): tf.Tensor4D {
+  const g: FilterGradGeometry = {
+    input: [x.shape[1], x.shape[2], x.shape[3]],
+    output: [dy.shape[1], dy.shape[2], dy.shape[3]],
+    kernel,
+    strides,
+    top: before.top,
+    left: before.left,
+  };
+  const key = `filter-grad ${[...g.input, ...g.output, ...kernel, ...strides, g.top, g.left].join(',')}`;
+  return runModel(rt, key, () => filterGradModel(g), { x, dy }, 'dw', [kernel[0], kernel[1], x.shape[3], dy.shape[3]], 'filter gradient');
 }
 
 /**
@@ -195,16 +240,8 @@ export function nativeConvFilterGrad(
   before: { top: number; left: number },
 ): tf.Tensor4D | undefined {
   if (!active || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.size === 0 || dy.size === 0 || x.shape[0] !== dy.shape[0]) return undefined;
-  const g: FilterGradGeometry = {
-    input: [x.shape[1], x.shape[2], x.shape[3]],
-    output: [dy.shape[1], dy.shape[2], dy.shape[3]],
-    kernel,
-    strides,
-    top: before.top,
-    left: before.left,
-  };
-  const key = `filter-grad ${[...g.input, ...g.output, ...kernel, ...strides, g.top, g.left].join(',')}`;
-  return runModel(active, key, () => filterGradModel(g), { x, dy }, 'dw', [kernel[0], kernel[1], x.shape[3], dy.shape[3]], 'filter gradient');
+  if (before.top < 0 || before.left < 0) return undefined;
+  return guarded((rt) => runFilterGrad(rt, x, dy, kernel, strides, before));
 }
 
 /** ConvTranspose's end padding and output padding along one axis, so that dx has the input's length. */
@@ -229,16 +266,8 @@ export function inputGradLayout(outHeight: number, outWidth: number, inChannels:
   return outHeight * outWidth <= CONV_TRANSPOSE_MAX_PIXELS_PER_CHANNEL * inChannels ? 'conv-transpose' : 'polyphase';
 }
 
-/**
- * dx of an NHWC convolution (dilation 1, as tfjs's gradients are) described by `rows`/`cols`, on
- * ONNX Runtime as a ConvTranspose; undefined when native convolutions are off or another way is
- * faster (see CONV_TRANSPOSE_MAX_PIXELS_PER_CHANNEL).
- */
-export function nativeConvInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, rows: ConvAxis, cols: ConvAxis): tf.Tensor4D | undefined {
-  if (!active || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.size === 0 || filter.size === 0) return undefined;
-  const [kh, kw, ci, co] = filter.shape;
-  if (dy.shape[3] !== co || dy.shape[1] !== rows.outSize || dy.shape[2] !== cols.outSize) return undefined;
-  if (inputGradLayout(rows.outSize, cols.outSize, ci) !== 'conv-transpose') return undefined;
+function runInputGrad(rt: NativeRuntime, dy: tf.Tensor4D, filter: tf.Tensor4D, rows: ConvAxis, cols: ConvAxis): tf.Tensor4D {
+  const [kh, kw, ci] = filter.shape;
   const r = transposeAxis(rows);
   const c = transposeAxis(cols);
   const g: Geometry = {
@@ -250,7 +279,20 @@ export function nativeConvInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, rows: 
   const outputPadding: [number, number] = [r.outputPadding, c.outputPadding];
   const key = `input-grad ${geometryKey(g)},${outputPadding.join(',')}`;
   const expected = [dy.shape[0], rows.inSize, cols.inSize, ci];
-  return runModel(active, key, () => inputGradModel(g, outputPadding), { x: dy, w: oihwFeed(filter) }, 'y', expected, 'input gradient');
+  return runModel(rt, key, () => inputGradModel(g, outputPadding), { x: dy, w: oihwFeed(filter) }, 'y', expected, 'input gradient');
+}
+
+/**
+ * dx of an NHWC convolution (dilation 1, as tfjs's gradients are) described by `rows`/`cols`, on
+ * ONNX Runtime as a ConvTranspose; undefined when native convolutions are off or another way is
+ * faster (see CONV_TRANSPOSE_MAX_PIXELS_PER_CHANNEL).
+ */
+export function nativeConvInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, rows: ConvAxis, cols: ConvAxis): tf.Tensor4D | undefined {
+  if (!active || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.size === 0 || filter.size === 0) return undefined;
+  const [, , ci, co] = filter.shape;
+  if (dy.shape[3] !== co || dy.shape[1] !== rows.outSize || dy.shape[2] !== cols.outSize || rows.padBefore < 0 || cols.padBefore < 0) return undefined;
+  if (inputGradLayout(rows.outSize, cols.outSize, ci) !== 'conv-transpose') return undefined;
+  return guarded((rt) => runInputGrad(rt, dy, filter, rows, cols));
 }
 
 /** Whether kernels send convolutions to ONNX Runtime now. */
@@ -258,20 +300,36 @@ export function nativeConvEnabled(): boolean {
   return active !== undefined;
 }
 
-/** Largest difference the self-check accepts: float32 sums of 3*3*8 terms of size ~1, in another order. */
+/** Largest difference the self-check accepts, relative to the result's largest value: float32 sums in another order. */
 const SELF_CHECK_TOLERANCE = 1e-4;
 
-/** One stride-2 'same'-style convolution through both paths; throws when they disagree. */
+function expectClose(native: tf.Tensor, reference: tf.Tensor, what: string): void {
+  if (native.shape.join() !== reference.shape.join()) throw new Error(`self-check: ${what} has shape [${native.shape}], tfjs [${reference.shape}]`);
+  const diff = tf.max(tf.abs(tf.sub(native, reference))).dataSync()[0];
+  const scale = Math.max(1, tf.max(tf.abs(reference)).dataSync()[0]);
+  if (!(diff <= SELF_CHECK_TOLERANCE * scale)) throw new Error(`self-check: ${what} differs from tfjs by ${diff}`);
+}
+
+/**
+ * A stride-2 convolution with uneven padding, its input gradient (ConvTranspose) and its filter
+ * gradient (Slice, Pad, Concat, Gemm) through both paths; throws when they disagree. Runs before
+ * native convolutions are on, so tfjs's own kernels give the reference.
+ */
 function selfCheck(rt: NativeRuntime): void {
   tf.tidy(() => {
     const x = tf.tensor4d(Float32Array.from({ length: 2 * 7 * 6 * 8 }, (_, i) => Math.sin(i * 0.37)), [2, 7, 6, 8]);
     const w = tf.tensor4d(Float32Array.from({ length: 3 * 3 * 8 * 5 }, (_, i) => Math.cos(i * 0.11)), [3, 3, 8, 5]);
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 0], [1, 1], [0, 0]];
     const g: Geometry = { kernel: [3, 3], padding: { top: 1, bottom: 0, left: 1, right: 1 }, strides: [2, 2], dilations: [1, 1] };
-    const reference = tf.conv2d(x, w, 2, [[0, 0], [1, 0], [1, 1], [0, 0]]);
-    const native = runConv(rt, x, w, g);
-    if (native.shape.join() !== reference.shape.join()) throw new Error(`self-check shape [${native.shape}] against [${reference.shape}]`);
-    const diff = tf.max(tf.abs(tf.sub(native, reference))).dataSync()[0];
-    if (!(diff <= SELF_CHECK_TOLERANCE)) throw new Error(`self-check differs from tfjs by ${diff}`);
+    const y = tf.conv2d(x, w, 2, pad);
+    expectClose(runConv(rt, x, w, g), y, 'a convolution');
+    const dy = tf.tensor4d(Float32Array.from({ length: y.size }, (_, i) => Math.cos(i * 0.23)), y.shape);
+    const attrs = { strides: 2, pad, dataFormat: 'NHWC' };
+    const { rows, cols } = gradientAxes(x.shape, w.shape, { strides: 2, pad, dataFormat: 'NHWC' }, dy.shape);
+    const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: x.shape }) as tf.Tensor;
+    expectClose(runInputGrad(rt, dy, w, rows, cols), dx, 'an input gradient');
+    const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor;
+    expectClose(runFilterGrad(rt, x, dy, [3, 3], [2, 2], { top: rows.padBefore, left: cols.padBefore }), dw, 'a filter gradient');
   });
 }
 
@@ -321,6 +379,14 @@ export type ConvAttrs = Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dilations' | '
 export function nativeConv2dFromAttrs(x: tf.Tensor4D, filter: tf.Tensor4D, attrs: ConvAttrs): tf.Tensor4D | undefined {
   if (!active || attrs.dataFormat === 'NCHW') return undefined;
   const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
-  const { top, bottom, left, right } = info.padInfo;
-  return nativeConv2d(x, filter, { top, bottom, left, right }, [info.strideHeight, info.strideWidth], [info.dilationHeight, info.dilationWidth]);
+  const { top, left } = info.padInfo;
+  // With dimRoundingMode 'ceil' or 'round' tfjs's output can reach past the padding it states;
+  // zeros there, as the cpu backend reads them (wasm's own kernel leaves that part unwritten).
+  const reach = (out: number, stride: number, effectiveFilter: number) => (out - 1) * stride + effectiveFilter;
+  const bottom = Math.max(info.padInfo.bottom, reach(info.outHeight, info.strideHeight, info.effectiveFilterHeight) - top - info.inHeight);
+  const right = Math.max(info.padInfo.right, reach(info.outWidth, info.strideWidth, info.effectiveFilterWidth) - left - info.inWidth);
+  const g: Geometry = { kernel: [filter.shape[0], filter.shape[1]], padding: { top, bottom, left, right }, strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth] };
+  const [, oh, ow] = convOutputShape(x, filter, g);
+  if (oh !== info.outHeight || ow !== info.outWidth) return undefined;
+  return nativeConv2d(x, filter, g.padding, g.strides, g.dilations);
 }
