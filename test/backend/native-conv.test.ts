@@ -10,10 +10,13 @@ import { runTsScript } from '../helpers/child';
 const DRIVER = path.join(__dirname, 'fixtures', 'native-conv-driver.ts');
 
 interface Report {
+  stderr?: string;
   status: { enabled: boolean; threads?: number; reason?: string };
   differing: number;
   total: number;
   cases: Array<{ label: string; diffs: number[]; leaked: number; layout?: string; inputLayout?: string }>;
+  faulted: { diffs: number[]; leaked: number };
+  enabledAfterFault: boolean;
   offStatus: { enabled: boolean; reason?: string };
   offEnabled: boolean;
   off: { diffs: number[]; leaked: number };
@@ -25,7 +28,7 @@ let report: Report;
 beforeAll(async () => {
   const run = await runTsScript<Report>(DRIVER, [], {}, 300_000);
   if (run.code !== 0 || !run.result) throw new Error(`native-conv driver failed (${run.code}): ${run.stderr}`);
-  report = run.result;
+  report = { ...run.result, stderr: run.stderr };
 }, 300_000);
 
 describe('native convolutions', () => {
@@ -81,6 +84,13 @@ describe('native convolutions', () => {
     // Gradient cases give the output, dx and dw; fused ones also the bias (and PReLU slope) gradients.
     expect(report.cases.find((c) => c.label === '3x3 same')!.diffs).toHaveLength(3);
     expect(report.cases.find((c) => c.label === 'fused prelu')!.diffs).toHaveLength(5);
+  });
+
+  it('turn themselves off when ONNX Runtime fails mid-run, saying so in one line, and the result comes from tfjs', () => {
+    expect(report.faulted.diffs[0]).toBeLessThanOrEqual(1e-4);
+    expect(report.faulted.leaked).toBe(0);
+    expect(report.enabledAfterFault).toBe(false);
+    expect(report.stderr).toContain('sr: native convolutions turned off after an ONNX Runtime error (injected failure (SR_NATIVE_CONV_FAULT=run)); continuing on the tfjs backend\n');
   });
 
   it('stay off with SR_NATIVE_CONV=0, saying why, while convolutions still run; and turn on again', () => {

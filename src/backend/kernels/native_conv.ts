@@ -144,6 +144,8 @@ function outLength(inSize: number, k: number, before: number, after: number, str
  * tensor, after checking it has the shape the caller worked out.
  */
 function runModel(rt: NativeRuntime, key: string, build: () => Uint8Array, feeds: Record<string, tf.Tensor | { data: Float32Array; shape: number[] }>, name: string, expected: number[], what: string): tf.Tensor4D {
+  // Test hook: a failing ONNX Runtime, to check the fallback (see guarded).
+  if (process.env.SR_NATIVE_CONV_FAULT === 'run') throw new Error('injected failure (SR_NATIVE_CONV_FAULT=run)');
   const ortFeeds: Record<string, Ort.Tensor> = {};
   for (const [input, value] of Object.entries(feeds)) {
     const data = value instanceof tf.Tensor ? (value.dataSync() as Float32Array) : value.data;
