@@ -4,7 +4,7 @@
  * on the rewritten paths and on the cases they leave to the backend's own kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { leadingAxesSumPlan, MIN_MATMUL_SUM_SIZE } from '../../src/backend/kernels/sum';
+import { leadingAxesSumPlan, MAX_POOL_SIDE, MIN_MATMUL_SUM_SIZE, poolSide } from '../../src/backend/kernels/sum';
 import { singleChannelApplies } from '../../src/backend/kernels/conv2d';
 import { expectWasmMatchesCpu, initBackends, randomInput, runOn, withGradients } from './kernels.helpers';
 
@@ -27,12 +27,28 @@ describe('sum', () => {
     [big, [1, 2], false],
     // Small: below the size threshold.
     [[3, 5, 4], [0, 1], false],
+    // Over batch, height and width: pooled first (sides with divisors up to 8, then again), or not
+    // at all (prime sides).
+    [[3, 33, 21, 8], [0, 1, 2], false],
+    [[2, 96, 96, 5], [0, 1, 2], true],
+    [[2, 13, 17, 6], [0, 1, 2], false],
     // Leading size-1 and trailing size-1 axes.
     [[1, 64, 9, 10], [0, 1], false],
     [[64, 80, 1], [0], true],
   ];
   it.each(cases)('x=%j axis=%j keepDims=%s, with its gradient', async (shape, axis, keepDims) => {
     await expectWasmMatchesCpu([randomInput(shape, 70)], withGradients((x) => tf.sum(x, axis, keepDims)));
+  });
+
+  const meanCases: Array<[number[], number | number[], boolean]> = [
+    [[4, 24, 24, 8], [0, 1, 2], false],
+    [[4, 24, 24, 8], [0, 1, 2], true],
+    [[3, 33, 21, 8], [0, 1], false],
+    [[2, 13, 17, 6], [0, 1, 2], false],
+    [[4, 24, 24, 8], [1, 2], true],
+  ];
+  it.each(meanCases)('mean x=%j axis=%j keepDims=%s, with its gradient', async (shape, axis, keepDims) => {
+    await expectWasmMatchesCpu([randomInput(shape, 79)], withGradients((x) => tf.mean(x, axis, keepDims)));
   });
 
   it('int32 and bool inputs (the backend kernel) give exact sums', async () => {
@@ -73,6 +89,11 @@ describe('sum', () => {
       [randomInput([300, 20], 76), randomInput([20, 30], 77), randomInput([30], 78)],
       withGradients((a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias })),
     );
+  });
+
+  it('poolSide: the largest divisor up to MAX_POOL_SIDE', () => {
+    expect(MAX_POOL_SIDE).toBe(8);
+    expect([24, 96, 33, 21, 13, 8, 7, 1].map(poolSide)).toEqual([8, 8, 3, 7, 1, 8, 7, 1]);
   });
 
   it('leadingAxesSumPlan', () => {

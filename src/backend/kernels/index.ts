@@ -6,8 +6,8 @@
  *    convolution, transpose and broadcast multiply they can be written with;
  *  - BatchMatMul with a transposed operand (every dense-layer gradient) misses the fast path;
  *  - MaxPoolGrad routes gradients to the wrong element for windows of negative values and for ties;
- *  - Sum over leading axes (every bias gradient) transposes and sums on one thread, where a product
- *    with a row of ones is multithreaded;
+ *  - Sum and Mean over leading axes (every bias gradient, batch norm's moments) transpose and sum on
+ *    one thread, where average pooling and a product with a row of ones are multithreaded;
  *  - Conv2D with one input channel gives XNNPACK one multiply per indirection pointer;
  *  - every convolution (Conv2D, FusedConv2D and those the gradients are written with) runs faster on
  *    ONNX Runtime's native kernels, when it loads (native_conv.ts).
@@ -23,7 +23,7 @@ import { conv2dBackpropInputKernel } from './conv2d_backprop_input';
 import { depthToSpaceGradConfig, depthToSpaceKernel } from './depth_to_space';
 import { maxPoolGradKernel } from './max_pool_grad';
 import { KernelFactory, installGradient, installKernel } from './registry';
-import { sumKernel } from './sum';
+import { meanKernel, sumKernel } from './sum';
 import { tileKernel } from './tile';
 
 /** Kernels replaced per backend; backends not listed keep their own (tfjs-node's native ones are fast). */
@@ -36,6 +36,7 @@ const KERNELS_BY_BACKEND: Record<string, KernelFactory[]> = {
     tileKernel,
     maxPoolGradKernel,
     sumKernel,
+    meanKernel,
     conv2dKernel,
     fusedConv2dKernel,
   ],
