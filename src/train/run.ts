@@ -222,7 +222,10 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
 
   const patch = config.data.patch_size;
   const upsampled = spec.inputIsUpsampled;
-  const valImages = config.data.val ? await readableImages(listImages(config.data.val), config.data.val_images, config.scale, emit) : [];
+  // Validation images are picked first (a subset may be held out of training, below); their
+  // warnings follow the training set's, in the order the run uses them.
+  const valWarnings: TrainEvent[] = [];
+  const valImages = config.data.val ? await readableImages(listImages(config.data.val), config.data.val_images, config.scale, (e) => valWarnings.push(e)) : [];
   const pairs = await loadTrainingSet(config.data.train, {
     scale: config.scale,
     space: spec.inputSpace,
@@ -235,6 +238,7 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
     onSkip: (file, reason) => emit({ type: 'skipped', file, reason }),
     onLoad: (done, total) => emit({ type: 'loading', done, total }),
   });
+  for (const warning of valWarnings) emit(warning);
   const sampler = new PatchSampler(pairs, { inputSize: patch, scale: upsampled ? 1 : config.scale, batchSize: config.data.batch_size, augment: config.data.augment });
 
   let state: RunState;
