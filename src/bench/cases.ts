@@ -268,7 +268,7 @@ const srganGanStep: BenchCase = {
       content = await contentLoss({ ...gan, vgg });
     } catch (err) {
       if (!(err instanceof SrError)) throw err;
-      return { value: null, unit: 's', skipped: `no VGG19 weights (${gan.vgg} is absent and ${firstLine(err)})`, setup };
+      return { value: null, unit: 's', skipped: `VGG19 weights unavailable (config: ${gan.vgg}): ${firstLine(err)}`, setup };
     }
     const built: tf.LayersModel[] = [];
     let networks: ReturnType<typeof ganNetworks> | undefined;

@@ -95,7 +95,7 @@ describe('npm run bench --json', () => {
       expect(result.value).toBeGreaterThan(0);
     } else {
       expect(result.value).toBeNull();
-      expect(result.skipped).toMatch(/VGG19 weights .* not at \.\.\/shared\/weights\/vgg19/);
+      expect(result.skipped).toMatch(/^VGG19 weights unavailable \(config: \.\.\/shared\/weights\/vgg19\): .*sr data download vgg19/);
     }
   });
 
