@@ -14,3 +14,7 @@ export function int(name: string, value: number): onnx.IAttributeProto {
 export function text(name: string, value: string): onnx.IAttributeProto {
   return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
 }
+
+export function float(name: string, value: number): onnx.IAttributeProto {
+  return { name, type: AttributeType.FLOAT, f: value };
+}

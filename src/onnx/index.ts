@@ -7,9 +7,10 @@ import { SrError, UsageError } from '../errors';
 import { checkScale, describeCheckpoint, findCheckpoint, isInterpolation } from '../infer';
 import { readCheckpointMeta } from '../train/checkpoint';
 import { writeFileAtomic } from '../util/atomic';
+import type { PreluForm } from './export';
 import { exportCheckpoint } from './upscaler';
 
-export { exportOnnx, readOnnxMetadata, ONNX_INPUT, ONNX_OUTPUT, ONNX_OPSET } from './export';
+export { exportOnnx, readOnnxMetadata, ONNX_INPUT, ONNX_OUTPUT, ONNX_OPSET, type PreluForm } from './export';
 export { onnxRuntimeStatus, createSession, type OnnxRuntimeStatus } from './runtime';
 export { cachedExport, checkpointExportKey, userCacheDir } from './cache';
 export { onnxCheckpointUpscaler, exportCheckpoint } from './upscaler';
@@ -19,6 +20,8 @@ export interface ExportRequest {
   model: string;
   scale?: number;
   output: string;
+  /** How PReLU is written (see exportOnnx): the default is what ONNX Runtime's CPU provider runs fastest. */
+  prelu?: PreluForm;
 }
 
 export interface ExportResult {
@@ -42,7 +45,7 @@ export async function exportModel(request: ExportRequest): Promise<ExportResult>
   if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) throw new SrError(`cannot write ${request.output}: folder ${outDir} does not exist`);
   if (fs.existsSync(request.output) && fs.statSync(request.output).isDirectory()) throw new SrError(`cannot write ${request.output}: it is a folder`);
   const d = describeCheckpoint(dir, readCheckpointMeta(dir), label, request.scale);
-  const bytes = await exportCheckpoint(dir, d);
+  const bytes = await exportCheckpoint(dir, d, {}, request.prelu);
   try {
     await writeFileAtomic(request.output, bytes);
   } catch (err) {

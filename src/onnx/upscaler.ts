@@ -9,7 +9,7 @@ import { upscaleWithAsyncNetwork, workBytesPerPixel, type AsyncNetwork, type Mod
 import type { EngineInfo, Upscaler } from '../infer/upscaler';
 import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint';
 import { cachedExport, CACHE_KEY_PROP, type CachedExport } from './cache';
-import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from './export';
+import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, type PreluForm } from './export';
 import { createSession, onnxRuntime, onnxRuntimeStatus, type OnnxSession } from './runtime';
 
 /** NHWC (tfjs) to NCHW (ONNX) for a batch of one. */
@@ -74,7 +74,7 @@ function docString(d: ModelDescription): string {
  */
 export const ONNX_PHASE_FOLD = true;
 
-export async function exportCheckpoint(dir: string, d: ModelDescription, extra: Record<string, string> = {}): Promise<Uint8Array> {
+export async function exportCheckpoint(dir: string, d: ModelDescription, extra: Record<string, string> = {}, prelu?: PreluForm): Promise<Uint8Array> {
   const { meta, networks } = await loadCheckpoint(dir);
   const model = networks.model;
   const folded = FoldedNetwork.from(model, { phaseFold: ONNX_PHASE_FOLD });
@@ -84,6 +84,7 @@ export async function exportCheckpoint(dir: string, d: ModelDescription, extra: 
       metadata: { ...exportMetadata(meta, d), ...extra },
       producerVersion: require('../../package.json').version,
       docString: docString(d),
+      prelu,
     });
   } finally {
     folded.dispose();

@@ -1,6 +1,7 @@
 /** `sr export` and `sr upscale/eval/info --engine ...` end to end, on generated checkpoints and images. */
 import * as fs from 'fs';
 import * as path from 'path';
+import { onnx } from 'onnx-proto';
 import { readImage, writeImage } from '../../src/image/io';
 import { readOnnxMetadata } from '../../src/onnx/export';
 import { saveTestCheckpoint } from '../helpers/checkpoints';
@@ -34,6 +35,16 @@ describe('sr export', () => {
     expect(summary).toMatchObject({ output: out, checkpoint: srresnet, scale: 2, inputSpace: 'rgb', shrink: 0, bytes: fs.statSync(out).size });
     expect(readOnnxMetadata(fs.readFileSync(out))).toMatchObject({ 'sr.scale': '2', 'sr.architecture': 'srresnet', 'sr.input_space': 'rgb' });
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writes PReLU as scaled ReLUs by default and as PRelu nodes with --prelu-node', async () => {
+    const opsOf = (file: string) => new Set(onnx.ModelProto.decode(fs.readFileSync(file)).graph!.node!.map((n) => n.opType));
+    const scaled = path.join(dir, 'scaled.onnx');
+    const nodes = path.join(dir, 'nodes.onnx');
+    expect((await runSr(['export', srresnet, '-o', scaled], CACHE)).code).toBe(0);
+    expect((await runSr(['export', srresnet, '-o', nodes, '--prelu-node'], CACHE)).code).toBe(0);
+    expect([opsOf(scaled).has('PRelu'), opsOf(scaled).has('BatchNormalization')]).toEqual([false, true]);
+    expect([opsOf(nodes).has('PRelu'), opsOf(nodes).has('BatchNormalization')]).toEqual([true, false]);
   });
 
   it('rejects an unknown model and an interpolation kernel as usage errors', async () => {

@@ -35,39 +35,59 @@ export const SIZES: [number, number][] = [
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(a.sub(b))).dataSync()[0]);
 
+/** Whether every BatchNormalization node only scales channels (mean 0, variance 1, bias 0, epsilon 0). */
+function batchNormsOnlyScale(model: onnx.ModelProto): boolean {
+  const initializer = new Map(model.graph!.initializer!.map((t) => [t.name!, t]));
+  const valuesOf = (name: string) => {
+    const raw = initializer.get(name)!.rawData!;
+    return new Float32Array(new Uint8Array(raw).buffer);
+  };
+  return model.graph!.node!
+    .filter((n) => n.opType === 'BatchNormalization')
+    .every((n) => {
+      const [, , bias, mean, variance] = n.input!;
+      const epsilon = n.attribute!.find((a) => a.name === 'epsilon')?.f ?? 1e-5;
+      return epsilon === 0 && [bias, mean].every((v) => valuesOf(v).every((x) => x === 0)) && valuesOf(variance).every((x) => x === 1);
+    });
+}
+
 async function exportTask(root: string) {
   const out = [];
   for (const [label, checkpoint, channels] of EXPORT_CASES) {
     const dir = path.join(root, label.replace(/\W+/g, '-'));
     const model = await saveTestCheckpoint(dir, { ...checkpoint, seed: 7 });
     const d = describeCheckpoint(dir, readCheckpointMeta(dir), label);
-    const bytes = await exportCheckpoint(dir, d);
-    const decoded = onnx.ModelProto.decode(bytes);
-    const session = await createSession(bytes, { threads: 1 });
-    const run = sessionNetwork(session.session);
-    const runs = [];
-    // One session, two input shapes: height and width are dynamic.
-    for (const [h, w] of SIZES) {
-      const x = tf.randomUniform([1, h, w, channels], 0, 1, 'float32', h * w) as tf.Tensor4D;
-      const expected = model.predict(x) as tf.Tensor4D;
-      const actual = await run(x);
-      const spread = tf.tidy(() => tf.moments(expected).variance.dataSync()[0]);
-      runs.push({ expectedShape: expected.shape, actualShape: actual.shape, maxDiff: maxDiff(actual, expected), spread });
-      tf.dispose([x, expected, actual]);
+    for (const prelu of ['scaled-relu', 'node'] as const) {
+      const bytes = await exportCheckpoint(dir, d, {}, prelu);
+      const decoded = onnx.ModelProto.decode(bytes);
+      const session = await createSession(bytes, { threads: 1 });
+      const run = sessionNetwork(session.session);
+      const runs = [];
+      // One session, two input shapes: height and width are dynamic.
+      for (const [h, w] of SIZES) {
+        const x = tf.randomUniform([1, h, w, channels], 0, 1, 'float32', h * w) as tf.Tensor4D;
+        const expected = model.predict(x) as tf.Tensor4D;
+        const actual = await run(x);
+        const spread = tf.tidy(() => tf.moments(expected).variance.dataSync()[0]);
+        runs.push({ expectedShape: expected.shape, actualShape: actual.shape, maxDiff: maxDiff(actual, expected), spread });
+        tf.dispose([x, expected, actual]);
+      }
+      await session.session.release();
+      out.push({
+        label,
+        prelu,
+        channels,
+        scale: checkpoint.scale,
+        architecture: checkpoint.architecture,
+        shrink: d.shrink,
+        ops: [...new Set(decoded.graph!.node!.map((n) => n.opType))],
+        batchNormsOnlyScale: batchNormsOnlyScale(decoded),
+        inputDims: decoded.graph!.input![0].type!.tensorType!.shape!.dim!.map((dim) => dim.dimParam || Number(dim.dimValue)),
+        metadata: Object.fromEntries(decoded.metadataProps.map((p) => [p.key, p.value])),
+        runs,
+      });
     }
-    await session.session.release();
     model.dispose();
-    out.push({
-      label,
-      channels,
-      scale: checkpoint.scale,
-      architecture: checkpoint.architecture,
-      shrink: d.shrink,
-      ops: [...new Set(decoded.graph!.node!.map((n) => n.opType))],
-      inputDims: decoded.graph!.input![0].type!.tensorType!.shape!.dim!.map((dim) => dim.dimParam || Number(dim.dimValue)),
-      metadata: Object.fromEntries(decoded.metadataProps.map((p) => [p.key, p.value])),
-      runs,
-    });
   }
   return out;
 }

@@ -20,18 +20,22 @@ async function drive(task: string, env: Record<string, string> = {}): Promise<Js
 
 describe('export', () => {
   let cases: Json[];
+  let byForm: (prelu: string) => Json[];
   beforeAll(async () => {
     cases = (await drive('export')) as unknown as Json[];
+    byForm = (prelu) => cases.filter((c) => c.prelu === prelu);
   });
 
-  it('covers SRCNN (valid and same padding) and SRResNet (x4, x3, and with a global skip)', () => {
-    expect(cases.map((c) => c.label)).toEqual([
+  it('covers SRCNN (valid and same padding) and SRResNet (x4, x3, and with a global skip), PReLU in both forms', () => {
+    const labels = [
       'SRCNN 9-5-5, valid padding, x3',
       'SRCNN 9-1-5, same padding, x2',
       'SRResNet x4, batch norms and PReLU',
       'SRResNet x3',
       'SRResNet x4, bilinear global skip, 3x3 tail',
-    ]);
+    ];
+    expect(byForm('scaled-relu').map((c) => c.label)).toEqual(labels);
+    expect(byForm('node').map((c) => c.label)).toEqual(labels);
   });
 
   it('gives the layers model output within 1e-4 at two input sizes through one session', () => {
@@ -48,14 +52,21 @@ describe('export', () => {
   });
 
   it('folds batch norms away, uses only the documented operators, and leaves height and width dynamic', () => {
+    const documented = ['Conv', 'Relu', 'Tanh', 'Add', 'Mul', 'DepthToSpace', 'Resize', 'Identity'];
     for (const c of cases) {
-      for (const op of c.ops) expect(['Conv', 'Relu', 'PRelu', 'Tanh', 'Add', 'Mul', 'DepthToSpace', 'Resize', 'Identity']).toContain(op);
+      // The network's batch norms are folded into its convolutions; BatchNormalization nodes appear
+      // only as the pure per-channel scalings of the default PReLU form.
+      for (const op of c.ops) expect([...documented, c.prelu === 'node' ? 'PRelu' : 'BatchNormalization']).toContain(op);
+      expect(c.batchNormsOnlyScale).toBe(true);
       expect(c.inputDims).toEqual(['batch', c.channels, 'height', 'width']);
       expect(c.metadata).toMatchObject({ 'sr.scale': String(c.scale), 'sr.architecture': c.architecture, 'sr.shrink': String(c.shrink), 'sr.layout': 'NCHW' });
     }
-    expect(cases[2].ops).toEqual(expect.arrayContaining(['PRelu', 'DepthToSpace', 'Tanh', 'Add', 'Mul']));
-    expect(cases[4].ops).toEqual(expect.arrayContaining(['Resize', 'Add']));
-    expect(cases[4].ops).not.toContain('Tanh');
+    const [srresnet, , skip] = byForm('scaled-relu').slice(2);
+    expect(srresnet.ops).toEqual(expect.arrayContaining(['BatchNormalization', 'Relu', 'DepthToSpace', 'Tanh', 'Add', 'Mul']));
+    expect(byForm('node')[2].ops).toEqual(expect.arrayContaining(['PRelu', 'DepthToSpace', 'Tanh', 'Add', 'Mul']));
+    expect(byForm('node')[2].ops).not.toContain('BatchNormalization');
+    expect(skip.ops).toEqual(expect.arrayContaining(['Resize', 'Add']));
+    expect(skip.ops).not.toContain('Tanh');
   });
 });
 
