@@ -27,10 +27,10 @@ describe('registerFastKernels on cpu', () => {
 
   it('replaces only the filter gradient, once', () => {
     const inputGrad = tf.getKernel(tf.Conv2DBackpropInput, 'cpu');
-    expect(registerFastKernels('cpu')).toEqual([tf.Conv2DBackpropFilter, gradientLabel(tf.DepthToSpace)]);
+    expect(registerFastKernels('cpu')).toEqual([tf.Conv2DBackpropFilter, gradientLabel(tf.DepthToSpace), gradientLabel(tf.Prelu)]);
     const replaced = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu');
     expect(replaced.kernelFunc).not.toBe(cpuFilterGrad);
-    expect(registerFastKernels('cpu')).toEqual([tf.Conv2DBackpropFilter, gradientLabel(tf.DepthToSpace)]);
+    expect(registerFastKernels('cpu')).toEqual([tf.Conv2DBackpropFilter, gradientLabel(tf.DepthToSpace), gradientLabel(tf.Prelu)]);
     expect(tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')).toBe(replaced);
     expect(tf.getKernel(tf.Conv2DBackpropInput, 'cpu')).toBe(inputGrad);
   });

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gradientLabel, registerFastKernels } from '../../src/backend/kernels';
+import { preluGradConfig } from '../../src/backend/kernels/prelu_grad';
 import { polyphaseAxis, polyphaseFilterIndex } from '../../src/backend/kernels/conv_geometry';
 import { splitReps, tilePlan } from '../../src/backend/kernels/tile';
 import { matMulPlan } from '../../src/backend/kernels/batch_mat_mul';
@@ -14,7 +15,7 @@ import { expectWasmMatchesCpu, initBackends, randomInput, runOn, withGradients, 
 beforeAll(initBackends);
 
 describe('registerFastKernels', () => {
-  it('registers the missing and slow wasm kernels once, and the DepthToSpace gradient', () => {
+  it('registers the missing and slow wasm kernels once, the DepthToSpace gradient and the faster PReLU one', () => {
     const first = registerFastKernels('wasm');
     const kernel = tf.getKernel(tf.Conv2DBackpropFilter, 'wasm');
     const batchMatMul = tf.getKernel(tf.BatchMatMul, 'wasm');
@@ -29,6 +30,7 @@ describe('registerFastKernels', () => {
         tf.Sum,
         tf.Conv2D,
         gradientLabel(tf.DepthToSpace),
+        gradientLabel(tf.Prelu),
       ]),
     );
     expect(registerFastKernels('wasm')).toEqual(first);
@@ -36,6 +38,32 @@ describe('registerFastKernels', () => {
     // Still one BatchMatMul deep: a second call must not wrap our kernel around itself.
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')).toBe(batchMatMul);
     expect(tf.getGradient(tf.DepthToSpace)).toBeDefined();
+    expect(tf.getGradient(tf.Prelu)).toBe(preluGradConfig);
+  });
+});
+
+describe('PReLU gradient', () => {
+  it.each([
+    ['per channel, shared over height and width (the layer)', [1, 1, 5], [0, 1, 2]],
+    ['per channel, rank 1', [5], [0, 1, 2]],
+    ['per element', [4, 3, 5], [0]],
+  ])('%s: the values of tfjs\'s own definition', async (_label, alphaShape, axes) => {
+    // Negative, positive and exact zeros in x; slopes below 0, between 0 and 1, and above 1.
+    const x = randomInput([2, 4, 3, 5], 11);
+    for (let i = 0; i < x.values.length; i += 7) x.values[i] = 0;
+    const alpha = randomInput(alphaShape as number[], 13, 1.5);
+    const dy = randomInput([2, 4, 3, 5], 14);
+    const [gx, galpha, dx, dalpha] = await runOn('wasm', [x, alpha, dy], (xs, a, g) => {
+      const [ours, oursAlpha] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.prelu(p, q))([xs, a], g);
+      // tfjs's definition, written out: dy where x > 0, alpha * dy elsewhere (x = 0 included);
+      // dalpha sums dy * x where x <= 0 over the axes alpha is broadcast along.
+      const positive = tf.greater(xs, 0);
+      const reference = tf.where(positive, g, g.mul(a));
+      const referenceAlpha = tf.where(positive, tf.zerosLike(g), g.mul(xs)).sum(axes as number[]).reshape(a.shape);
+      return [ours, oursAlpha, reference, referenceAlpha];
+    });
+    expectClose(gx, dx, 1e-6, 'dx');
+    expectClose(galpha, dalpha, 1e-6, 'dalpha');
   });
 });
 

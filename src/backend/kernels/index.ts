@@ -13,7 +13,8 @@
  *    ONNX Runtime's native kernels, when it loads (native_conv.ts).
  * On `cpu`, Conv2DBackpropFilter exists but is 60x slower than the same sum done as a forward
  * convolution (43 s against 0.7 s for a 5x5 64->32 filter on [4,33,33,64]).
- * And DepthToSpace has no gradient on any backend.
+ * And DepthToSpace has no gradient on any backend, and PReLU's is written with a comparison and two
+ * selects that cost wasm nearly four times the arithmetic giving the same values (prelu_grad.ts).
  */
 import { batchMatMulKernel } from './batch_mat_mul';
 import { conv2dKernel } from './conv2d';
@@ -22,7 +23,8 @@ import { conv2dBackpropFilterKernel } from './conv2d_backprop_filter';
 import { conv2dBackpropInputKernel } from './conv2d_backprop_input';
 import { depthToSpaceGradConfig, depthToSpaceKernel } from './depth_to_space';
 import { maxPoolGradKernel } from './max_pool_grad';
-import { KernelFactory, installGradient, installKernel } from './registry';
+import { preluGradConfig } from './prelu_grad';
+import { KernelFactory, installGradient, installKernel, replaceGradient } from './registry';
 import { meanKernel, sumKernel } from './sum';
 import { tileKernel } from './tile';
 
@@ -60,5 +62,7 @@ export function registerFastKernels(backendName: string): string[] {
     names.push(factory.kernelName);
   }
   if (installGradient(depthToSpaceGradConfig)) names.push(gradientLabel(depthToSpaceGradConfig.kernelName));
+  replaceGradient(preluGradConfig);
+  names.push(gradientLabel(preluGradConfig.kernelName));
   return names;
 }

@@ -33,6 +33,11 @@ export function installGradient(config: tf.GradConfig): boolean {
   return true;
 }
 
+/** Installs a gradient over tfjs's own (gradients are global: it applies on every backend). */
+export function replaceGradient(config: tf.GradConfig): void {
+  if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
+}
+
 /** A kernel written with tf ops, replacing the backend's own outright. */
 export function replacingKernel(kernelName: string, kernelFunc: tf.KernelFunc): KernelFactory {
   return { kernelName, make: (backendName) => ({ kernelName, backendName, kernelFunc }) };
