@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { SrError } from '../errors';
+import { SrError, UsageError } from '../errors';
 import { readImage, type Image } from '../image/io';
 import { imresize, modcrop } from '../image/resize';
 import { splitImage } from '../image/tensor';
@@ -28,6 +28,8 @@ export interface DemoOptions {
   outDir: string;
   /** Default docs/sample.png, drawn afresh when the package has no docs/. */
   sample?: string;
+  /** Draw the sample picture at this side in pixels instead (not with `sample`). */
+  sampleSize?: number;
   zoom?: number;
   cropSize?: number;
   /** Called before each method runs, and for each one skipped (for progress). */
@@ -58,13 +60,29 @@ export function defaultSamplePath(): string {
   return path.resolve(__dirname, '..', '..', 'docs', 'sample.png');
 }
 
-async function loadSample(file: string | undefined): Promise<{ image: Image; name: string }> {
+/** Bounds for `sampleSize`: big enough to crop at x4, small enough to run in seconds to minutes. */
+export const SAMPLE_SIZE_RANGE = [64, 2048] as const;
+
+/** `size` when it is a whole number within SAMPLE_SIZE_RANGE, else a usage error naming `what`. */
+export function checkSampleSize(size: number, what = 'the sample size', given: string = String(size)): number {
+  const [min, max] = SAMPLE_SIZE_RANGE;
+  if (!Number.isInteger(size) || size < min || size > max) throw new UsageError(`${what} must be a whole number of pixels from ${min} to ${max}, got '${given}'`);
+  return size;
+}
+
+async function drawnSample(size: number | undefined): Promise<Image> {
+  const png = await drawSample(size);
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels as 3, bitDepth: 8 };
+}
+
+async function loadSample(file: string | undefined, size: number | undefined): Promise<{ image: Image; name: string }> {
+  if (file && size !== undefined) throw new UsageError('give either a sample picture or a size to draw the sample at, not both');
   if (file) return { image: await readImage(file), name: file };
+  if (size !== undefined) return { image: await drawnSample(checkSampleSize(size)), name: `the drawn sample, ${size}x${size}` };
   const shipped = defaultSamplePath();
   if (fs.existsSync(shipped)) return { image: await readImage(shipped), name: shipped };
-  const png = await drawSample();
-  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  return { image: { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels as 3, bitDepth: 8 }, name: 'the drawn sample' };
+  return { image: await drawnSample(undefined), name: 'the drawn sample' };
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
@@ -72,7 +90,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   checkScale(scale);
   const zoom = options.zoom ?? DEFAULT_ZOOM;
   const cropSize = options.cropSize ?? DEFAULT_CROP_SIZE;
-  const sample = await loadSample(options.sample);
+  const sample = await loadSample(options.sample, options.sampleSize);
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new SrError(`${outDir}: is a file; -o names the output folder`);
   fs.mkdirSync(outDir, { recursive: true });
 

@@ -154,6 +154,24 @@ describe('sr demo', () => {
     expect(run.stdout).toContain(`report: ${path.join(out, 'report.html')}`);
   });
 
+  it('draws the sample at the size asked for with --size', async () => {
+    const run = await runSr(['demo', '-o', path.join(dir, 'demo-size'), '--scale', '4', '--size', '128', '--json']);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect([result.hr, result.lr]).toEqual([{ width: 128, height: 128 }, { width: 32, height: 32 }]);
+    expect(result.sample).toBe('the drawn sample, 128x128');
+  });
+
+  it('rejects a --size out of range, or given with --sample, as a usage error', async () => {
+    for (const args of [['--size', '10'], ['--size', '12.5'], ['--size', '128', '--sample', hr]]) {
+      const run = await runSr(['demo', '-o', path.join(dir, 'demo-bad'), ...args]);
+      expect(run.code).toBe(2);
+      expectOneLineError(run);
+      expect(run.stderr).toMatch(args.length === 2 ? /--size must be a whole number of pixels from 64 to 2048/ : /either a sample picture or a size/);
+    }
+    expect(fs.existsSync(path.join(dir, 'demo-bad'))).toBe(false);
+  });
+
   it('-o naming a file is an error', async () => {
     const run = await runSr(['demo', '-o', hr, '--scale', '2']);
     expect(run.code).toBe(1);

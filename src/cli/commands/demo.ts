@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend';
 import { DEFAULT_SCALE, SHIPPED_MODELS } from '../../infer';
 import { DEFAULT_CROP_SIZE, DEFAULT_ZOOM } from '../../report/crop';
-import { DEFAULT_DEMO_DIR, runDemo, type DemoResult } from '../../report/demo';
+import { checkSampleSize, DEFAULT_DEMO_DIR, runDemo, SAMPLE_SIZE_RANGE, type DemoResult } from '../../report/demo';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
 import { backendOptions, parseScale, parseZoom } from '../shared';
 
@@ -12,6 +12,7 @@ interface DemoCliOptions {
   scale: number;
   zoom: number;
   sample?: string;
+  size?: number;
   json?: boolean;
 }
 
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--scale <n>', 'shrink and upscale factor: 2, 3 or 4', parseScale, DEFAULT_SCALE)
     .option('--zoom <n>', 'enlargement of the crops (nearest neighbour)', parseZoom('--zoom'), DEFAULT_ZOOM)
     .option('--sample <image>', 'another picture to use instead of docs/sample.png')
+    .option('--size <n>', `draw the sample picture at n x n pixels (${SAMPLE_SIZE_RANGE.join(' to ')}) instead of docs/sample.png's 256`, (value: string) => checkSampleSize(Number(value), '--size', value))
     .option('--json', 'print the scores and the written files as one JSON object')
     .action(async (opts: DemoCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
@@ -41,6 +43,7 @@ export function register(program: Command): void {
           scale: opts.scale,
           outDir: opts.output,
           sample: opts.sample,
+          sampleSize: opts.size,
           zoom: opts.zoom,
           cropSize: DEFAULT_CROP_SIZE,
           onMethod: (method) => bar.increment({ method }),
