@@ -199,6 +199,7 @@ function exportLayer(b: GraphBuilder, step: FoldedStep, layer: tf.layers.Layer, 
 /** The ONNX model (serialised ModelProto) computing what the folded graph computes, in NCHW. */
 export function exportOnnx(graph: FoldedGraph, options: OnnxExportOptions): Uint8Array {
   const b = new GraphBuilder();
+  const prelu = options.prelu ?? 'scaled-relu';
   const valueOf = new Map<string, { value: string; channels: number | null }>([[graph.inputName, { value: ONNX_INPUT, channels: graph.inputChannels }]]);
   for (const step of graph.steps) {
     const inputs = step.inputs.map((n) => {
@@ -207,7 +208,6 @@ export function exportOnnx(graph: FoldedGraph, options: OnnxExportOptions): Uint
       return v;
     });
     const xs = inputs.map((v) => v.value);
-    const prelu = options.prelu ?? 'scaled-relu';
     const out = step.op.kind === 'conv' ? exportConv(b, step, step.op, xs[0], prelu) : exportLayer(b, step, step.op.layer, xs, inputs[0].channels, prelu);
     valueOf.set(step.name, out);
   }
