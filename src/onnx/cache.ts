@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../util/atomic';
 import { readOnnxMetadata } from './export';
 
 /** Bumped whenever the exporter's output for the same weights changes. */
-export const EXPORT_REVISION = 2;
+export const EXPORT_REVISION = 3;
 export const CACHE_KEY_PROP = 'sr.cache_key';
 export const CACHE_FILE = 'model.onnx';
 

@@ -67,6 +67,19 @@ class GraphBuilder {
     return name;
   }
 
+  private readonly filled = new Map<string, string>();
+
+  /** A [length] initializer of one repeated value, made once and shared by every node using it. */
+  filledVector(value: number, length: number): string {
+    const key = `${value}x${length}`;
+    let name = this.filled.get(key);
+    if (!name) {
+      name = this.constant(`fill_${value}_${length}`, new Float32Array(length).fill(value), [length]);
+      this.filled.set(key, name);
+    }
+    return name;
+  }
+
   node(opType: string, inputs: string[], output: string, attribute: onnx.IAttributeProto[] = []): string {
     this.nodes.push({ opType, input: inputs, output: [output], name: output, attribute });
     return output;
@@ -93,11 +106,9 @@ function channelSlopes(alpha: tf.Tensor, channels: number | null, where: string)
 }
 
 /** y * scale per channel, as a BatchNormalization with mean 0, variance 1 and epsilon 0. */
-function channelScale(b: GraphBuilder, x: string, scale: Float32Array, base: string): string {
-  const c = scale.length;
-  const zeros = b.constant(`${base}.zero`, new Float32Array(c), [c]); // the bias and the mean
-  const ones = b.constant(`${base}.one`, new Float32Array(c).fill(1), [c]);
-  return b.add('BatchNormalization', [x, b.constant(`${base}.scale`, scale, [c]), zeros, zeros, ones], base, [float('epsilon', 0)]);
+function channelScale(b: GraphBuilder, x: string, scale: string, channels: number, base: string): string {
+  const zeros = b.filledVector(0, channels); // the bias and the mean
+  return b.add('BatchNormalization', [x, scale, zeros, zeros, b.filledVector(1, channels)], base, [float('epsilon', 0)]);
 }
 
 /**
@@ -109,9 +120,11 @@ function channelScale(b: GraphBuilder, x: string, scale: Float32Array, base: str
  */
 function preluNodes(b: GraphBuilder, y: string, slopes: Float32Array, base: string, form: PreluForm): string {
   if (form === 'node') return b.add('PRelu', [y, b.constant(`${base}.slope`, slopes, [slopes.length, 1, 1])], base);
-  const negated = channelScale(b, y, new Float32Array(slopes.length).fill(-1), `${base}/negate`);
+  const c = slopes.length;
+  const negated = channelScale(b, y, b.filledVector(-1, c), c, `${base}/negate`);
   const negativePart = b.add('Relu', [negated], `${base}/relu`);
-  const scaled = channelScale(b, negativePart, Float32Array.from(slopes, (a) => 1 - a), `${base}/scale`);
+  const oneMinusSlopes = b.constant(`${base}/scale.scale`, Float32Array.from(slopes, (a) => 1 - a), [c]);
+  const scaled = channelScale(b, negativePart, oneMinusSlopes, c, `${base}/scale`);
   return b.add('Add', [y, scaled], base);
 }
 

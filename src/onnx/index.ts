@@ -45,7 +45,7 @@ export async function exportModel(request: ExportRequest): Promise<ExportResult>
   if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) throw new SrError(`cannot write ${request.output}: folder ${outDir} does not exist`);
   if (fs.existsSync(request.output) && fs.statSync(request.output).isDirectory()) throw new SrError(`cannot write ${request.output}: it is a folder`);
   const d = describeCheckpoint(dir, readCheckpointMeta(dir), label, request.scale);
-  const bytes = await exportCheckpoint(dir, d, {}, request.prelu);
+  const bytes = await exportCheckpoint(dir, d, { prelu: request.prelu });
   try {
     await writeFileAtomic(request.output, bytes);
   } catch (err) {

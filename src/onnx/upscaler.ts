@@ -67,24 +67,30 @@ function docString(d: ModelDescription): string {
   return `sr ${d.name}: input [N, C, H, W] float32, ${input}${pad}; output the same space at x${d.inputIsUpsampled ? 1 : d.scale}.`;
 }
 
-/** The checkpoint's network exported to ONNX (weights loaded, BN folded); `extra` joins the metadata. */
 /**
  * Whether exports run the narrow tail convolution before the last depth-to-space (see fold.ts);
  * about a fifth faster on ONNX Runtime's CPU provider too (SRResNet x4, 128x128, 2 threads).
  */
 export const ONNX_PHASE_FOLD = true;
 
-export async function exportCheckpoint(dir: string, d: ModelDescription, extra: Record<string, string> = {}, prelu?: PreluForm): Promise<Uint8Array> {
+export interface CheckpointExportOptions {
+  /** Joins the model's metadata (the export cache's key). */
+  metadata?: Record<string, string>;
+  prelu?: PreluForm;
+}
+
+/** The checkpoint's network exported to ONNX (weights loaded, BN folded). */
+export async function exportCheckpoint(dir: string, d: ModelDescription, options: CheckpointExportOptions = {}): Promise<Uint8Array> {
   const { meta, networks } = await loadCheckpoint(dir);
   const model = networks.model;
   const folded = FoldedNetwork.from(model, { phaseFold: ONNX_PHASE_FOLD });
   try {
     return exportOnnx(folded.graph, {
       name: d.name,
-      metadata: { ...exportMetadata(meta, d), ...extra },
+      metadata: { ...exportMetadata(meta, d), ...options.metadata },
       producerVersion: require('../../package.json').version,
       docString: docString(d),
-      prelu,
+      prelu: options.prelu,
     });
   } finally {
     folded.dispose();
@@ -111,7 +117,7 @@ export interface OnnxUpscalerOptions {
 /** A checkpoint's network in ONNX Runtime, exported (or read from the export cache) first. */
 export async function onnxCheckpointUpscaler(dir: string, d: ModelDescription, options: OnnxUpscalerOptions = {}): Promise<Upscaler> {
   onnxRuntime(); // fails early, with the reason, when the runtime does not load
-  const cached: CachedExport = await cachedExport(dir, (key) => exportCheckpoint(dir, d, { [CACHE_KEY_PROP]: key }));
+  const cached: CachedExport = await cachedExport(dir, (key) => exportCheckpoint(dir, d, { metadata: { [CACHE_KEY_PROP]: key } }));
   const session = await createSession(cached.bytes, { threads: options.threads });
   const runSmall = sessionNetwork(session.session);
   // The session without the arena is made on the first large input; the arena is a CPU matter only.

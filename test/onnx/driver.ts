@@ -58,7 +58,7 @@ async function exportTask(root: string) {
     const model = await saveTestCheckpoint(dir, { ...checkpoint, seed: 7 });
     const d = describeCheckpoint(dir, readCheckpointMeta(dir), label);
     for (const prelu of ['scaled-relu', 'node'] as const) {
-      const bytes = await exportCheckpoint(dir, d, {}, prelu);
+      const bytes = await exportCheckpoint(dir, d, { prelu });
       const decoded = onnx.ModelProto.decode(bytes);
       const session = await createSession(bytes, { threads: 1 });
       const run = sessionNetwork(session.session);

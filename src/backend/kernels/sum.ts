@@ -65,14 +65,25 @@ function sumOverImagesByPooling(x: tf.Tensor4D): tf.Tensor | null {
   return tf.sum(tf.mul(tf.avgPool(x, [kh, kw], [kh, kw], 'valid'), kh * kw), [0, 1, 2]);
 }
 
+/**
+ * The float32 input of a Sum or Mean call and its leading-axes plan, or null when the call is for
+ * the backend's own kernel: a bare TensorInfo (as other kernels pass), another dtype, a small
+ * tensor, or axes that are not leading.
+ */
+function leadingReduction(args: Parameters<tf.KernelFunc>[0], kernelName: string): { x: tf.Tensor; plan: LeadingSumPlan } | null {
+  if (!(args.inputs.x instanceof tf.Tensor)) return null;
+  const x = inputTensor(args.inputs, 'x', kernelName);
+  const { axis } = args.attrs as unknown as tf.SumAttrs;
+  const plan = x.dtype === 'float32' && x.size >= MIN_MATMUL_SUM_SIZE ? leadingAxesSumPlan(x.shape, axis) : null;
+  return plan && { x, plan };
+}
+
 function sumByMatMul(native: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
-    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
-    // A kernel calling Sum with a bare TensorInfo gets the backend's own kernel, which accepts one.
-    if (!(args.inputs.x instanceof tf.Tensor)) return native(args);
-    const x = inputTensor(args.inputs, 'x', NAME);
-    const plan = x.dtype === 'float32' && x.size >= MIN_MATMUL_SUM_SIZE ? leadingAxesSumPlan(x.shape, axis) : null;
-    if (!plan) return native(args);
+    const reduction = leadingReduction(args, NAME);
+    if (!reduction) return native(args);
+    const { x, plan } = reduction;
+    const { keepDims } = args.attrs as unknown as tf.SumAttrs;
     const k = plan.axes;
     const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
     return tf.tidy(() => {
@@ -92,12 +103,10 @@ export const sumKernel = delegatingKernel(NAME, sumByMatMul);
  */
 function meanBySum(native: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
+    const reduction = leadingReduction(args, tf.Mean);
+    if (!reduction) return native(args);
     const { axis, keepDims } = args.attrs as unknown as tf.MeanAttrs;
-    if (!(args.inputs.x instanceof tf.Tensor)) return native(args);
-    const x = inputTensor(args.inputs, 'x', tf.Mean);
-    const plan = x.dtype === 'float32' && x.size >= MIN_MATMUL_SUM_SIZE ? leadingAxesSumPlan(x.shape, axis) : null;
-    if (!plan) return native(args);
-    return tf.tidy(() => tf.div(tf.sum(x, axis, keepDims), plan.rows));
+    return tf.tidy(() => tf.div(tf.sum(reduction.x, axis, keepDims), reduction.plan.rows));
   };
 }
 
