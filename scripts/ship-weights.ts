@@ -8,18 +8,13 @@ import * as path from 'path';
 import { initBackend, shutdownBackend } from '../src/backend';
 import { shippedCheckpointsDir } from '../src/infer';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../src/train/checkpoint';
-import { readLog } from '../src/train/log';
 
 /**
- * The validation score of these weights. A run's `last/` carries the run's best score, which may
- * belong to other weights: its own is the log's validation at the checkpoint's iteration, if any.
+ * Checkpoints written before run.ts recorded each checkpoint's own score put the run's best score in
+ * every `last/`: a score from another iteration is dropped rather than shipped as these weights'.
  */
-function ownValidation(source: string, meta: CheckpointMeta): CheckpointMeta['validation'] {
-  const iteration = meta.training?.iterations;
-  if (!meta.validation || meta.validation.iteration === iteration) return meta.validation;
-  const log = path.join(path.dirname(path.resolve(source)), 'log.jsonl');
-  const entry = readLog(log).find((row) => row.iter === iteration && typeof row.val_psnr === 'number');
-  return entry && { dataset: meta.validation.dataset, psnr: Number(entry.val_psnr), ssim: Number(entry.val_ssim), iteration: iteration! };
+function ownValidation(meta: CheckpointMeta): CheckpointMeta['validation'] {
+  return meta.validation?.iteration === meta.training?.iterations ? meta.validation : undefined;
 }
 
 async function main(): Promise<void> {
@@ -28,7 +23,7 @@ async function main(): Promise<void> {
   await initBackend({ backend: 'cpu' });
   const { meta, networks } = await loadCheckpoint(source);
   const target = path.join(shippedCheckpointsDir(), `${name}-x${meta.scale}`);
-  await saveCheckpoint(target, { meta: { ...meta, model: name, validation: ownValidation(source, meta) }, networks: { model: networks.model } });
+  await saveCheckpoint(target, { meta: { ...meta, model: name, validation: ownValidation(meta) }, networks: { model: networks.model } });
   process.stdout.write(`${target}: ${meta.architecture} x${meta.scale}, ${meta.training?.iterations} iterations, ${meta.training?.seconds} s\n`);
   shutdownBackend();
 }

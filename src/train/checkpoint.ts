@@ -36,6 +36,7 @@ export interface CheckpointMeta {
     seconds: number;
     config?: unknown;
   };
+  /** The validation score of these weights, when they were validated (iteration = training.iterations). */
   validation?: { dataset: string; psnr: number; ssim: number; iteration: number };
   createdAt: string;
 }

@@ -293,7 +293,9 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
       inputIsUpsampled: spec.inputIsUpsampled,
       channels: spec.inputSpace === 'y' ? 1 : 3,
       training: { data: config.data.train, val: config.data.val, iterations: state.iteration, seconds: Math.round(elapsed()), config },
-      validation: validation ?? (state.best && { dataset: config.data.val ?? '', ...state.best }),
+      // These weights' own score: a checkpoint saved between validations has none (the run's best
+      // is in state.json), so a shipped `last/` never claims another checkpoint's score.
+      validation,
       createdAt: new Date().toISOString(),
     });
 
@@ -327,7 +329,7 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
       appendLog(logFile, { iter: state.iteration, val_psnr: result.mean.psnr, val_ssim: result.mean.ssim });
       emit({ type: 'validation', iteration: state.iteration, psnr: result.mean.psnr, ssim: result.mean.ssim, best: isBest });
       await writeCurvesPng(path.join(out, 'curves.png'), readLog(logFile), curveFields(config, lossNames.length ? lossNames : ['loss']));
-      return isBest ? { dataset: config.data.val ?? '', psnr: result.mean.psnr, ssim: result.mean.ssim, iteration: state.iteration } : undefined;
+      return { isBest, score: { dataset: config.data.val ?? '', psnr: result.mean.psnr, ssim: result.mean.ssim, iteration: state.iteration } };
     };
 
     const stripEvery = config.train.strip_every ?? config.train.val_every;
@@ -387,12 +389,10 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
         windowIters = 0;
       }
       const validateNow = valImages.length > 0 && (it % config.train.val_every === 0 || it === config.train.iterations);
-      if (validateNow) {
-        const bestScore = await validate();
-        if (bestScore) await save('best', bestScore);
-      }
+      const validated = validateNow ? await validate() : undefined;
+      if (validated?.isBest) await save('best', validated.score);
       if (strip && (it % stripEvery === 0 || it === config.train.iterations)) await saveStrip();
-      if (validateNow || it % config.train.save_every === 0 || it === config.train.iterations) await save('last');
+      if (validateNow || it % config.train.save_every === 0 || it === config.train.iterations) await save('last', validated?.score);
     }
     if (stoppedEarly) await save('last');
     return { iteration: state.iteration, stoppedEarly, best: state.best, seconds: elapsed(), out };

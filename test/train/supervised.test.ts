@@ -8,7 +8,7 @@ import { loadUpscaler } from '../../src/infer';
 import { getModel } from '../../src/models';
 import { PatchSampler } from '../../src/data/patches';
 import { loadTrainingSet } from '../../src/data/training-set';
-import { loadCheckpoint, saveCheckpoint, FORMAT } from '../../src/train/checkpoint';
+import { loadCheckpoint, readCheckpointMeta, saveCheckpoint, FORMAT } from '../../src/train/checkpoint';
 import { readLog } from '../../src/train/log';
 import { makeOptimizer, trainableVariables, trainStep, trainSupervised } from '../../src/train/supervised';
 import { Rng } from '../../src/util/rng';
@@ -71,6 +71,13 @@ test('a tiny SRCNN run trains: the loss falls, best/last checkpoints, log and cu
   expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.7);
   expect(log.filter((r) => typeof r.val_psnr === 'number')).toHaveLength(2);
   for (const f of ['last/MANIFEST', 'best/MANIFEST', 'curves.png', 'config.json']) expect(fs.existsSync(path.join(config.out!, f))).toBe(true);
+  // Each checkpoint's meta carries its own weights' validation score, as logged.
+  const scoreAt = (iter: number) => log.find((r) => r.iter === iter && typeof r.val_psnr === 'number')!.val_psnr;
+  for (const which of ['last', 'best']) {
+    const { validation, training } = readCheckpointMeta(path.join(config.out!, which));
+    expect(validation!.iteration).toBe(training!.iterations);
+    expect(validation!.psnr).toBe(scoreAt(validation!.iteration));
+  }
   // The checkpoint works as a model for `sr upscale`/`sr eval`.
   const upscaler = await loadUpscaler({ model: config.out! });
   expect(upscaler.scale).toBe(3);
@@ -78,6 +85,21 @@ test('a tiny SRCNN run trains: the loss falls, best/last checkpoints, log and cu
   expect(out.shape).toEqual([30, 36, 3]);
   tf.dispose(out);
   upscaler.dispose();
+});
+
+test('a run stopped between validations saves a last/ that claims no validation score; best/ keeps its own', async () => {
+  const config = tinyConfig({ iterations: 60, val_every: 20 }, path.join(root, 'stopped'));
+  let reached = 0;
+  const summary = await trainSupervised({
+    config,
+    out: config.out!,
+    resume: false,
+    onEvent: (e) => e.type === 'step' && (reached = e.iteration),
+    shouldStop: () => reached >= 25,
+  });
+  expect(summary).toMatchObject({ iteration: 25, stoppedEarly: true, best: { iteration: 20 } });
+  expect(readCheckpointMeta(path.join(config.out!, 'last')).validation).toBeUndefined();
+  expect(readCheckpointMeta(path.join(config.out!, 'best')).validation).toMatchObject({ iteration: 20, psnr: summary.best!.psnr });
 });
 
 test('--resume continues exactly: N steps + resume + N steps equals 2N steps', async () => {
