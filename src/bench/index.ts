@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('bench')
     .description('measure training-step, inference and evaluation speed against the project targets')
     .option('--json', 'print one JSON object on stdout, nothing else')
-    .option('--threads <n>', 'worker threads for the wasm backend (default: all cores)', positiveInt('--threads'))
+    .option('--threads <n>', 'threads for the wasm backend and ONNX Runtime (default: all cores)', positiveInt('--threads'))
     .addOption(new Option('--backend <name>', 'compute backend (default: auto, or SR_BACKEND)').choices([...BACKEND_CHOICES]))
     .option('--reps <n>', 'timed repetitions per benchmark (default: per benchmark, 3 to 20)', positiveInt('--reps'))
     .option('--only <names>', `comma-separated subset of: ${BENCH_NAMES.join(', ')}`, benchList)

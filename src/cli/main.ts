@@ -29,7 +29,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--backend <name>', 'compute backend (also SR_BACKEND)').choices([...BACKEND_CHOICES]),
     )
-    .option('--threads <n>', 'worker threads for the wasm backend (default: all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads for the wasm backend and ONNX Runtime (default: all cores)', parsePositiveInt('--threads'))
     .option('--no-native-conv', "keep wasm convolutions on tfjs instead of ONNX Runtime's native kernels (also SR_NATIVE_CONV=0)")
     .option('--verbose', 'show stack traces and extra detail')
     .showHelpAfterError('(run `sr --help` for usage)')
