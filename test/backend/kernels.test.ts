@@ -5,12 +5,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { gradientLabel, registerFastKernels } from '../../src/backend/kernels';
 import { preluGradConfig } from '../../src/backend/kernels/prelu_grad';
+import { fusedBatchNormGradConfig, meanGradConfig } from '../../src/backend/kernels/batch_norm';
 import { polyphaseAxis, polyphaseFilterIndex } from '../../src/backend/kernels/conv_geometry';
 import { splitReps, tilePlan } from '../../src/backend/kernels/tile';
 import { matMulPlan } from '../../src/backend/kernels/batch_mat_mul';
 import { filterGradientNHWC } from '../../src/backend/kernels/conv2d_backprop_filter';
 import { convAxes } from '../../src/backend/kernels/conv_geometry';
-import { expectWasmMatchesCpu, initBackends, randomInput, runOn, withGradients, expectClose } from './kernels.helpers';
+import { expectWasmMatchesCpu, initBackends, randomInput, runOn, withGradients, expectClose, type Output } from './kernels.helpers';
 
 beforeAll(initBackends);
 
@@ -29,8 +30,11 @@ describe('registerFastKernels', () => {
         tf.MaxPoolGrad,
         tf.Sum,
         tf.Conv2D,
+        tf.FusedBatchNorm,
         gradientLabel(tf.DepthToSpace),
         gradientLabel(tf.Prelu),
+        gradientLabel(tf.FusedBatchNorm),
+        gradientLabel(tf.Mean),
       ]),
     );
     expect(registerFastKernels('wasm')).toEqual(first);
@@ -39,6 +43,89 @@ describe('registerFastKernels', () => {
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')).toBe(batchMatMul);
     expect(tf.getGradient(tf.DepthToSpace)).toBeDefined();
     expect(tf.getGradient(tf.Prelu)).toBe(preluGradConfig);
+    expect(tf.getGradient(tf.FusedBatchNorm)).toBe(fusedBatchNormGradConfig);
+    expect(tf.getGradient(tf.Mean)).toBe(meanGradConfig);
+  });
+});
+
+describe('batch normalisation in training', () => {
+  const shape = [2, 5, 4, 3];
+  const epsilon = 1e-3;
+  // Channel means far from zero (3, 6, 9) against a spread of about 0.6, as after a convolution with a
+  // bias: where (x - mean) is formed decides how many digits survive.
+  const x = randomInput(shape, 21);
+  x.values.forEach((v, i) => (x.values[i] = v + 3 * (1 + (i % 3))));
+  const gamma = randomInput([3], 22, 2);
+  const beta = randomInput([3], 23);
+  const dy = randomInput(shape, 24);
+
+  /** What tfjs-layers' BatchNormalization does in training: tf.moments, then tf.batchNorm. */
+  const layerPath = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const { mean, variance } = tf.moments(xs, [0, 1, 2]);
+    return tf.batchNorm(xs, mean, variance, b, g, epsilon);
+  };
+
+  /** The output and the gradients for x, gamma and beta, in float64 from the textbook formulas. */
+  function reference(): Output[] {
+    const channels = 3;
+    const count = x.values.length / channels;
+    const y = new Float32Array(x.values.length);
+    const dx = new Float32Array(x.values.length);
+    const dgamma = new Float32Array(channels);
+    const dbeta = new Float32Array(channels);
+    for (let c = 0; c < channels; c++) {
+      const at = (i: number) => i * channels + c;
+      let mean = 0;
+      for (let i = 0; i < count; i++) mean += x.values[at(i)] / count;
+      let variance = 0;
+      for (let i = 0; i < count; i++) variance += (x.values[at(i)] - mean) ** 2 / count;
+      const inverseStd = 1 / Math.sqrt(variance + epsilon);
+      const xhat = (i: number) => (x.values[at(i)] - mean) * inverseStd;
+      let sumDy = 0;
+      let sumDyXhat = 0;
+      for (let i = 0; i < count; i++) {
+        sumDy += dy.values[at(i)];
+        sumDyXhat += dy.values[at(i)] * xhat(i);
+      }
+      for (let i = 0; i < count; i++) {
+        y[at(i)] = gamma.values[c] * xhat(i) + beta.values[c];
+        dx[at(i)] = gamma.values[c] * inverseStd * (dy.values[at(i)] - sumDy / count - (xhat(i) * sumDyXhat) / count);
+      }
+      dgamma[c] = sumDyXhat;
+      dbeta[c] = sumDy;
+    }
+    const out = (values: Float32Array, s: number[]): Output => ({ shape: s, dtype: 'float32', values });
+    return [out(y, shape), out(dx, shape), out(dgamma, [3]), out(dbeta, [3])];
+  }
+
+  it.each(['wasm', 'cpu'])('on %s: the output and the gradients for x, gamma and beta are the formulas\' values', async (backend) => {
+    const outputs = await runOn(backend, [x, gamma, beta, dy], (xs, g, b, d) => [layerPath(xs, g, b), ...tf.grads(layerPath)([xs, g, b], d)]);
+    const expected = reference();
+    ['y', 'dx', 'dgamma', 'dbeta'].forEach((label, i) => expectClose(outputs[i], expected[i], 1e-4, label));
+  });
+
+  it('statistics kept at x\'s rank go to the backend\'s own kernel, with the same output', async () => {
+    const [y] = await runOn('wasm', [x, gamma, beta], (xs, g, b) => {
+      const { mean, variance } = tf.moments(xs, [0, 1, 2], true);
+      return tf.batchNorm(xs, mean, variance, b.reshape([1, 1, 1, 3]), g.reshape([1, 1, 1, 3]), epsilon);
+    });
+    expectClose(y, reference()[0], 1e-4, 'y');
+  });
+
+  it.each([
+    ['batch, height and width', [0, 1, 2], false],
+    ['one inner axis, kept', [2], true],
+    ['every axis', [0, 1, 2, 3], false],
+  ])('the Mean gradient over %s is dy / n, exactly as tfjs computes it', async (_label, axes, keepDims) => {
+    const [ours, tfjs] = await runOn('wasm', [x], (xs) => {
+      const reduced = tf.mean(xs, axes as number[], keepDims as boolean);
+      const upstream = tf.randomUniform(reduced.shape, -1, 1, 'float32', 5);
+      const [gradient] = tf.grads((t: tf.Tensor) => tf.mean(t, axes as number[], keepDims as boolean))([xs], upstream);
+      const kept = xs.shape.map((size, axis) => ((axes as number[]).includes(axis) ? 1 : size));
+      const n = xs.size / reduced.size;
+      return [gradient, tf.div(tf.mul(upstream.reshape(kept), tf.ones(xs.shape)), n)];
+    });
+    expectClose(ours, tfjs, 0, 'dx');
   });
 });
 

@@ -14,9 +14,12 @@
  * On `cpu`, Conv2DBackpropFilter exists but is 60x slower than the same sum done as a forward
  * convolution (43 s against 0.7 s for a 5x5 64->32 filter on [4,33,33,64]).
  * And DepthToSpace has no gradient on any backend, and PReLU's is written with a comparison and two
- * selects that cost wasm nearly four times the arithmetic giving the same values (prelu_grad.ts).
+ * selects that cost wasm nearly four times the arithmetic giving the same values (prelu_grad.ts);
+ * batch normalisation in training (FusedBatchNorm on wasm, its gradient and Mean's everywhere) makes
+ * several activation-sized tensors more than its formulas need (batch_norm.ts).
  */
 import { batchMatMulKernel } from './batch_mat_mul';
+import { fusedBatchNormGradConfig, fusedBatchNormKernel, meanGradConfig } from './batch_norm';
 import { conv2dKernel } from './conv2d';
 import { fusedConv2dKernel } from './fused_conv2d';
 import { conv2dBackpropFilterKernel } from './conv2d_backprop_filter';
@@ -41,6 +44,7 @@ const KERNELS_BY_BACKEND: Record<string, KernelFactory[]> = {
     meanKernel,
     conv2dKernel,
     fusedConv2dKernel,
+    fusedBatchNormKernel,
   ],
   cpu: [conv2dBackpropFilterKernel],
 };
@@ -62,7 +66,10 @@ export function registerFastKernels(backendName: string): string[] {
     names.push(factory.kernelName);
   }
   if (installGradient(depthToSpaceGradConfig)) names.push(gradientLabel(depthToSpaceGradConfig.kernelName));
-  replaceGradient(preluGradConfig);
-  names.push(gradientLabel(preluGradConfig.kernelName));
+  // Gradients are global: these apply on every backend, tfjs's own kernels included.
+  for (const config of [preluGradConfig, fusedBatchNormGradConfig, meanGradConfig]) {
+    replaceGradient(config);
+    names.push(gradientLabel(config.kernelName));
+  }
   return names;
 }
