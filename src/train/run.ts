@@ -324,12 +324,14 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
     const lossNames: string[] = [];
     const validate = async () => {
       const result = await evaluate({ datasetName: config.data.val ?? '', images: valImages, upscaler });
-      const isBest = !state.best || result.mean.psnr > state.best.psnr;
-      if (isBest) state.best = { psnr: result.mean.psnr, ssim: result.mean.ssim, iteration: state.iteration };
-      appendLog(logFile, { iter: state.iteration, val_psnr: result.mean.psnr, val_ssim: result.mean.ssim });
-      emit({ type: 'validation', iteration: state.iteration, psnr: result.mean.psnr, ssim: result.mean.ssim, best: isBest });
+      const { psnr, ssim } = result.mean;
+      const iteration = state.iteration;
+      const isBest = !state.best || psnr > state.best.psnr;
+      if (isBest) state.best = { psnr, ssim, iteration };
+      appendLog(logFile, { iter: iteration, val_psnr: psnr, val_ssim: ssim });
+      emit({ type: 'validation', iteration, psnr, ssim, best: isBest });
       await writeCurvesPng(path.join(out, 'curves.png'), readLog(logFile), curveFields(config, lossNames.length ? lossNames : ['loss']));
-      return { isBest, score: { dataset: config.data.val ?? '', psnr: result.mean.psnr, ssim: result.mean.ssim, iteration: state.iteration } };
+      return { isBest, score: { dataset: config.data.val ?? '', psnr, ssim, iteration } };
     };
 
     const stripEvery = config.train.strip_every ?? config.train.val_every;
