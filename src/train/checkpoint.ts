@@ -35,10 +35,18 @@ export interface CheckpointMeta {
     iterations: number;
     seconds: number;
     config?: unknown;
+    /** The checkpoint the run started from (`--init`), as it was then: `iterations` and `seconds` are its own training. */
+    init?: InitOrigin;
   };
   /** The validation score of these weights, when they were validated (iteration = training.iterations). */
   validation?: { dataset: string; psnr: number; ssim: number; iteration: number };
   createdAt: string;
+}
+
+export interface InitOrigin {
+  dir: string;
+  iterations?: number;
+  seconds?: number;
 }
 
 export interface NamedWeights {

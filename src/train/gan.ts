@@ -20,7 +20,7 @@ import { mseContentLoss, vggContentLoss, type ContentLoss } from '../losses/cont
 import { getModel } from '../models';
 import { buildDiscriminator } from '../models/discriminator';
 import { loadVggFeatures } from '../models/vgg';
-import type { LoadedCheckpoint } from './checkpoint';
+import type { InitOrigin, LoadedCheckpoint } from './checkpoint';
 import { initialWeights, makeOptimizer, minimizeIfFinite, runTraining, trainableVariables, type TrainableOptimizer, type TrainRunOptions, type TrainSummary, type TrainingTask } from './run';
 
 export interface GanNetworks {
@@ -109,13 +109,14 @@ async function ganTask(config: SupervisedConfig, resumed: LoadedCheckpoint | und
   const content = await contentLoss(options);
   let generator: tf.LayersModel;
   let discriminator: tf.LayersModel;
+  let init: InitOrigin | undefined;
   if (resumed) {
     generator = resumed.networks.model;
     discriminator = resumed.networks.discriminator;
   } else {
     generator = getModel(config.model).build(config.network, config.scale, config.train.seed);
     try {
-      await initialWeights(config, generator);
+      init = await initialWeights(config, generator);
     } catch (err) {
       generator.dispose();
       content.features?.dispose();
@@ -134,6 +135,7 @@ async function ganTask(config: SupervisedConfig, resumed: LoadedCheckpoint | und
       return { loss: l.generator, content: l.content, adversarial: l.adversarial, d_loss: l.discriminator };
     },
     dispose: () => content.features?.dispose(),
+    init,
   };
 }
 

@@ -20,7 +20,7 @@ import { getModel, type ModelSpec } from '../models';
 import { evaluate, minEvalSize } from '../metrics/evaluate';
 import { Rng, type RngState } from '../util/rng';
 import { writeFileAtomic } from '../util/atomic';
-import { FORMAT, loadCheckpoint, readCheckpointMeta, recoverCheckpoint, saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint, type NamedWeights } from './checkpoint';
+import { FORMAT, loadCheckpoint, readCheckpointMeta, recoverCheckpoint, saveCheckpoint, type CheckpointMeta, type InitOrigin, type LoadedCheckpoint, type NamedWeights } from './checkpoint';
 import { appendLog, readLog, truncateLog, writeCurvesPng } from './log';
 import { learningRateAt } from './schedule';
 import { stripCrop, writeStrip, type StripCrop } from './strip';
@@ -52,6 +52,8 @@ export interface TrainingTask {
   step(batch: Batch): StepLosses;
   /** Frees what the task owns beyond its networks (e.g. the VGG19 of the content loss). */
   dispose(): void;
+  /** The `--init` checkpoint a fresh task started from. */
+  init?: InitOrigin;
 }
 
 /** How a task comes to be: fresh (from the config, and its `init`) or from the run's last checkpoint. */
@@ -81,6 +83,8 @@ interface RunState {
   rng: RngState;
   best?: { psnr: number; ssim: number; iteration: number };
   seconds: number;
+  /** Kept from the fresh start: the init folder's weights (e.g. a run's best/) may have moved on since. */
+  init?: InitOrigin;
 }
 
 export function makeOptimizer(config: SupervisedConfig['train']): TrainableOptimizer {
@@ -134,8 +138,11 @@ export function describeNetwork(spec: ModelSpec, config: SupervisedConfig, label
   return { name: label, scale: config.scale, inputSpace: spec.inputSpace, inputIsUpsampled: spec.inputIsUpsampled, shrink: spec.shrink(config.network) };
 }
 
-/** Refuses `config.init` unless it holds the same architecture with the same options as the config. */
-export async function initialWeights(config: SupervisedConfig, model: tf.LayersModel): Promise<void> {
+/**
+ * Sets `model` to the weights of `config.init`, refusing a checkpoint of another architecture or
+ * options; returns where they came from, for the run's checkpoint meta.
+ */
+export async function initialWeights(config: SupervisedConfig, model: tf.LayersModel): Promise<InitOrigin> {
   const dir = config.init!;
   const loaded = await loadCheckpoint(dir);
   try {
@@ -149,6 +156,7 @@ export async function initialWeights(config: SupervisedConfig, model: tf.LayersM
       throw new SrError(`--init ${dir}: its weights do not fit this ${config.model} x${config.scale} network`);
     }
     model.setWeights(weights);
+    return { dir, iterations: meta.training?.iterations, seconds: meta.training?.seconds };
   } finally {
     loaded.networks.model.dispose();
   }
@@ -257,7 +265,7 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
     await truncateLog(logFile, state.iteration);
   } else {
     task = await createTask(undefined);
-    state = { iteration: 0, rng: new Rng(config.train.seed).state(), seconds: 0 };
+    state = { iteration: 0, rng: new Rng(config.train.seed).state(), seconds: 0, init: task.init };
     fs.rmSync(logFile, { force: true });
   }
   const strip: StripCrop | undefined = valImages.length > 0 ? await stripCrop(valImages[0], config.scale) : undefined;
@@ -292,7 +300,7 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
       inputSpace: spec.inputSpace,
       inputIsUpsampled: spec.inputIsUpsampled,
       channels: spec.inputSpace === 'y' ? 1 : 3,
-      training: { data: config.data.train, val: config.data.val, iterations: state.iteration, seconds: Math.round(elapsed()), config },
+      training: { data: config.data.train, val: config.data.val, iterations: state.iteration, seconds: Math.round(elapsed()), config, init: state.init },
       // These weights' own score: a checkpoint saved between validations has none (the run's best
       // is in state.json), so a shipped `last/` never claims another checkpoint's score.
       validation,

@@ -9,7 +9,7 @@ import type { Batch } from '../data/patches';
 import { pixelLoss } from '../losses/pixel';
 import { getModel } from '../models';
 import { initialWeights, makeOptimizer, minimizeIfFinite, runTraining, trainableVariables, type TrainRunOptions, type TrainSummary, type TrainingTask } from './run';
-import type { LoadedCheckpoint } from './checkpoint';
+import type { InitOrigin, LoadedCheckpoint } from './checkpoint';
 
 export { makeOptimizer, trainableVariables } from './run';
 export type { TrainEvent, TrainRunOptions, TrainSummary } from './run';
@@ -46,11 +46,12 @@ export function trainStep(
 async function supervisedTask(config: SupervisedConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
   const spec = getModel(config.model);
   let model: tf.LayersModel;
+  let init: InitOrigin | undefined;
   if (resumed) {
     model = resumed.networks.model;
   } else {
     model = spec.build(config.network, config.scale, config.train.seed);
-    if (config.init) await initialWeights(config, model);
+    if (config.init) init = await initialWeights(config, model);
   }
   const optimizer = makeOptimizer(config.train);
   const vars = trainableVariables(model);
@@ -61,6 +62,7 @@ async function supervisedTask(config: SupervisedConfig, resumed: LoadedCheckpoin
     optimizers: { model: optimizer },
     step: (batch) => ({ loss: trainStep(model, optimizer, batch, shrink, config.train.loss, vars) }),
     dispose: () => undefined,
+    init,
   };
 }
 

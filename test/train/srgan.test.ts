@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { checkSchema, parseConfig, srganConfigSchema, srganPhaseConfig, supervisedConfigSchema, type SrganPhase, type SupervisedConfig } from '../../src/config';
 import { readImage, writeImage } from '../../src/image/io';
 import { loadUpscaler } from '../../src/infer';
-import { loadCheckpoint } from '../../src/train/checkpoint';
+import { loadCheckpoint, readCheckpointMeta } from '../../src/train/checkpoint';
 import { readLog } from '../../src/train/log';
 import { trainGan } from '../../src/train/gan';
 import { trainSupervised } from '../../src/train/supervised';
@@ -91,6 +91,9 @@ test('--resume of the adversarial phase continues exactly: 2 + resume + 4 steps 
   for (const file of ['weights.bin', 'discriminator.bin', 'optimizer.bin', 'optimizer-discriminator.bin']) {
     expect(bytes(path.join(split, 'last'), file).equals(bytes(path.join(straight, 'last'), file))).toBe(true);
   }
+  // The init recorded at the fresh start survives the resume.
+  const initIterations = readCheckpointMeta(init).training!.iterations;
+  expect(readCheckpointMeta(path.join(split, 'last')).training!.init).toMatchObject({ dir: init, iterations: initIterations });
 });
 
 test('the adversarial phase refuses to start without --init, or in a pretrain run folder', async () => {

@@ -202,6 +202,9 @@ test('--init starts a new run (another scale) from a checkpoint and refuses a di
   let maxDiff = 0;
   for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
   expect(maxDiff).toBeLessThan(0.01);
+  // The new run's meta says what it started from and how long that had trained.
+  const sourceTraining = readCheckpointMeta(path.join(source.out!, 'last')).training!;
+  expect(readCheckpointMeta(path.join(fine.out!, 'last')).training!.init).toEqual({ dir: fine.init, iterations: 10, seconds: sourceTraining.seconds });
   const wider = { ...fine, out: path.join(root, 'init-bad'), network: { ...fine.network, widths: [16, 4] } };
   await expect(trainSupervised({ config: wider, out: wider.out!, resume: false })).rejects.toThrow(/does not fit/);
 });
