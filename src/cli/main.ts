@@ -32,7 +32,8 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'threads for the wasm backend and ONNX Runtime (default: all cores)', parsePositiveInt('--threads'))
     .option('--no-native-conv', "keep wasm convolutions on tfjs instead of ONNX Runtime's native kernels (also SR_NATIVE_CONV=0)")
     .option('--verbose', 'show stack traces and extra detail')
-    .showHelpAfterError('(run `sr --help` for usage)')
+    // Commander's parse errors in the same one-line form as every other error ('sr: ...').
+    .configureOutput({ outputError: (message, write) => write(`sr: ${message.trim().replace(/^error: /, '')} (see sr --help)\n`) })
     .exitOverride();
   registerCommands(program);
   return program;
@@ -57,7 +58,7 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     code = exitCodeFor(err);
-    // Commander has already printed its own one-line message for parse errors and help.
+    // Commander has already printed its own one-line message (configureOutput above) for parse errors and help.
     if (!(err instanceof CommanderError)) {
       process.stderr.write(`sr: ${describe(err)}\n`);
       if (program.opts<GlobalOptions>().verbose && err instanceof Error && err.stack) {

@@ -6,13 +6,27 @@ import { UsageError } from '../errors';
 import { Option, type Command } from 'commander';
 import { ENGINE_CHOICES, type EngineInfo } from '../infer/upscaler';
 import { notice, style, type OutputMode } from './output';
-import type { BackendOptions } from '../backend';
+import { initBackend, type BackendInfo, type BackendOptions } from '../backend';
 import type { GlobalOptions } from './main';
 
 /** The global --backend/--threads/--no-native-conv, read from the root program whatever the subcommand. */
 export function backendOptions(cmd: Command): BackendOptions {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
   return { backend: opts.backend, threads: opts.threads, nativeConv: opts.nativeConv };
+}
+
+/**
+ * Starts the compute backend for a command. An explicit --backend (or SR_BACKEND) that could not
+ * start is said on stderr with the reason, whatever the output mode; auto's fallbacks are the
+ * expected path on most machines, and `sr info` lists them.
+ */
+export async function startBackend(cmd: Command): Promise<BackendInfo> {
+  const info = await initBackend(backendOptions(cmd));
+  if (info.requested !== 'auto' && info.active !== info.requested) {
+    const reason = info.skipped.find((s) => s.backend === info.requested)?.reason ?? 'unavailable';
+    process.stderr.write(style.warn(`sr: warning: backend ${info.requested} could not start (${reason}); running on ${info.active}`) + '\n');
+  }
+  return info;
 }
 
 /** `--scale`: 2, 3 or 4 (checked again where the model is known). */

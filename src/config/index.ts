@@ -61,10 +61,16 @@ export function parseConfig<S extends z.ZodTypeAny>(schema: S, raw: unknown, sou
   return data;
 }
 
-/** Validates against a schema only, reporting the first problem by key name. */
+/**
+ * Validates against a schema only, reporting one problem by key name: an unknown key first, since a
+ * misspelt key (batchsize) is usually why a required one (batch_size) is missing.
+ */
 export function checkSchema<S extends z.ZodTypeAny>(schema: S, raw: unknown, source: string): z.infer<S> {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(describeIssue(parsed.error.issues[0], source));
+  if (!parsed.success) {
+    const { issues } = parsed.error;
+    throw new UsageError(describeIssue(issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0], source));
+  }
   return parsed.data;
 }
 

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
-import { SrError } from '../errors';
+import { SrError, UsageError } from '../errors';
 import { writeFileAtomic } from '../util/atomic';
 import { extractZip, type ExtractLimits } from './archive';
 import { downloadFile } from './download';
@@ -122,7 +122,7 @@ function chooseChecksum(spec: DatasetSpec, opts: InstallOptions): { sha256?: str
   if (opts.insecureSkipChecksum) return { trust: 'skipped' };
   // A mirror given without its own hash must still serve the very file upstream published.
   if (spec.sha256) return { sha256: spec.sha256, trust: 'published' };
-  throw new SrError(
+  throw new UsageError(
     `${spec.name} has no published SHA-256: pass --sha256 HEX (a hash you trust) or --insecure-skip-checksum to install it anyway`,
   );
 }

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { SrError } from '../errors';
+import { SrError, UsageError } from '../errors';
 import { luma } from '../image/color';
 import { readImage } from '../image/io';
 import { imresize, modcrop } from '../image/resize';
@@ -73,7 +73,7 @@ export async function loadTrainingSet(dirs: string | string[], options: Training
   const folders = Array.isArray(dirs) ? dirs : [dirs];
   const dir = folders.join(', ');
   const files = folders.flatMap((d) => listImages(d)).filter((f) => !options.exclude?.has(path.resolve(f)));
-  if (files.length === 0) throw new SrError(`${dir}: no images to train on`);
+  if (files.length === 0) throw new UsageError(`${dir}: no images to train on`);
   const pairs: TrainingPair[] = [];
   for (const [i, file] of files.entries()) {
     try {

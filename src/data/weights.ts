@@ -189,7 +189,7 @@ function chooseChecksum(spec: WeightsSpec, opts: WeightsInstallOptions): { sha25
   if (opts.insecureSkipChecksum) return { trust: 'skipped' };
   if (spec.sha256) return { sha256: spec.sha256, trust: 'published' };
   const md5 = spec.publishedMd5 ? ` (upstream publishes only an MD5, ${spec.publishedMd5}, which sr reports but does not install on)` : '';
-  throw new SrError(
+  throw new UsageError(
     `${spec.name} has no published SHA-256${md5}: pass --sha256 HEX (a hash you trust) or --insecure-skip-checksum to install it anyway`,
   );
 }

@@ -72,7 +72,7 @@ function shippedFor(name: string, scale: number): string {
   const dir = path.join(shippedCheckpointsDir(), `${name}-x${scale}`);
   if (!isCheckpointDir(dir)) {
     const available = SUPPORTED_SCALES.filter((s) => isCheckpointDir(path.join(shippedCheckpointsDir(), `${name}-x${s}`)));
-    throw new SrError(
+    throw new UsageError(
       `no shipped ${name} weights for x${scale}` +
         (available.length ? ` (shipped: ${available.map((s) => `x${s}`).join(', ')})` : `; train them with \`${TRAIN_COMMAND[name] ?? `sr train ${name}`}\` and pass the run folder as --model`),
     );
@@ -86,7 +86,7 @@ function knownNames(): string {
 
 /** What the upscalers need to know about a checkpoint's network, refusing one trained for another scale. */
 export function describeCheckpoint(dir: string, meta: CheckpointMeta, label: string, scale?: number): ModelDescription {
-  if (scale !== undefined && meta.scale !== scale) throw new SrError(`checkpoint ${dir} was trained for x${meta.scale}, not x${scale}`);
+  if (scale !== undefined && meta.scale !== scale) throw new UsageError(`checkpoint ${dir} was trained for x${meta.scale}, not x${scale}`);
   const spec = findModel(meta.architecture);
   if (!spec) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
   const options = parseModelOptions(spec, meta.options, `${dir} meta.options`);

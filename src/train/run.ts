@@ -148,12 +148,12 @@ export async function initialWeights(config: SupervisedConfig, model: tf.LayersM
   try {
     const { meta } = loaded;
     if (meta.architecture !== config.model || JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
-      throw new SrError(`--init ${dir} holds ${meta.architecture} ${JSON.stringify(meta.options)}, which does not fit ${config.model} ${JSON.stringify(config.network)}`);
+      throw new UsageError(`--init ${dir} holds ${meta.architecture} ${JSON.stringify(meta.options)}, which does not fit ${config.model} ${JSON.stringify(config.network)}`);
     }
     const weights = loaded.networks.model.getWeights();
     const shapes = model.getWeights().map((w) => w.shape.join('x'));
     if (weights.length !== shapes.length || weights.some((w, i) => w.shape.join('x') !== shapes[i])) {
-      throw new SrError(`--init ${dir}: its weights do not fit this ${config.model} x${config.scale} network`);
+      throw new UsageError(`--init ${dir}: its weights do not fit this ${config.model} x${config.scale} network`);
     }
     model.setWeights(weights);
     return { dir, iterations: meta.training?.iterations, seconds: meta.training?.seconds };
@@ -164,14 +164,14 @@ export async function initialWeights(config: SupervisedConfig, model: tf.LayersM
 
 function checkCompatible(meta: CheckpointMeta, config: SupervisedConfig, label: string, dir: string): void {
   if (meta.architecture !== config.model) {
-    throw new SrError(`checkpoint ${dir} holds a ${meta.architecture} network, but the config trains ${config.model}`);
+    throw new UsageError(`checkpoint ${dir} holds a ${meta.architecture} network, but the config trains ${config.model}`);
   }
   // The same generator is trained as 'srresnet' (pixel loss) and as 'srgan' (adversarial): a run
   // folder belongs to one of them.
-  if (meta.model !== label) throw new SrError(`${dir} is a ${meta.model} run, not a ${label} one; choose another --out`);
-  if (meta.scale !== config.scale) throw new SrError(`checkpoint ${dir} was trained for x${meta.scale}, but the config asks for x${config.scale}`);
+  if (meta.model !== label) throw new UsageError(`${dir} is a ${meta.model} run, not a ${label} one; choose another --out`);
+  if (meta.scale !== config.scale) throw new UsageError(`checkpoint ${dir} was trained for x${meta.scale}, but the config asks for x${config.scale}`);
   if (JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
-    throw new SrError(`checkpoint ${dir} has network options ${JSON.stringify(meta.options)}, the config ${JSON.stringify(config.network)}`);
+    throw new UsageError(`checkpoint ${dir} has network options ${JSON.stringify(meta.options)}, the config ${JSON.stringify(config.network)}`);
   }
 }
 
@@ -224,8 +224,16 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
   if (hasRun && !options.resume) {
     throw new UsageError(`${out} already holds a training run: add --resume to continue it, or choose another --out`);
   }
-  // Refuse a checkpoint of another architecture or scale before spending minutes on the data.
-  if (hasRun) checkCompatible(readCheckpointMeta(lastDir), config, label, lastDir);
+  // Refuse a checkpoint of another architecture or scale, or a run already at its target, before
+  // spending minutes on the data.
+  if (hasRun) {
+    const lastMeta = readCheckpointMeta(lastDir);
+    checkCompatible(lastMeta, config, label, lastDir);
+    const done = lastMeta.training?.iterations ?? 0;
+    if (done >= config.train.iterations) {
+      throw new UsageError(`${out} has trained ${done} iterations already (target ${config.train.iterations}): give a larger --iterations to train on`);
+    }
+  }
   fs.mkdirSync(out, { recursive: true });
 
   const patch = config.data.patch_size;

@@ -11,12 +11,14 @@ const rgb = path.join(dir, 'rgb.png');
 const rgba = path.join(dir, 'rgba.png');
 const gray = path.join(dir, 'gray.png');
 const hrDir = path.join(dir, 'hr');
+const emptyDir = path.join(dir, 'empty');
 
 beforeAll(async () => {
   await writeImage(rgb, patternImage(24, 20, 3));
   await writeImage(rgba, patternImage(24, 20, 4));
   await writeImage(gray, patternImage(24, 20, 1));
   fs.mkdirSync(hrDir);
+  fs.mkdirSync(emptyDir);
   await writeImage(path.join(hrDir, 'a.png'), patternImage(48, 40, 3));
   await writeImage(path.join(hrDir, 'b.png'), patternImage(36, 36, 1));
 });
@@ -29,6 +31,20 @@ test('sr info names the backend and why the native ones were skipped', async () 
   if (info.active === 'wasm') {
     expect(info.skipped.map((s: { backend: string }) => s.backend)).toEqual(['tensorflow-gpu', 'tensorflow']);
     expect(info.skipped[0].reason).toMatch(/tfjs-node-gpu/);
+  }
+  // auto's fallbacks are the expected path: nothing on stderr.
+  expect(run.stderr).toBe('');
+});
+
+test('an explicit --backend that cannot start falls back and says so on stderr, keeping --json parseable', async () => {
+  const run = await runSr(['--backend', 'tensorflow', 'info', '--json']);
+  expect(run.code).toBe(0);
+  const info = JSON.parse(run.stdout);
+  expect(info.requested).toBe('tensorflow');
+  if (info.active === 'tensorflow') {
+    expect(run.stderr).toBe('');
+  } else {
+    expect(run.stderr).toMatch(new RegExp(`^sr: warning: backend tensorflow could not start \\(.*tfjs-node.*\\); running on ${info.active}\n$`));
   }
 });
 
@@ -98,13 +114,19 @@ describe('sr upscale', () => {
     [['upscale', rgb, '-o', path.join(dir, 'x.gifx')], 2, /cannot tell the output format/],
     [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--quality', '0'], 2, /--quality/],
     [['upscale', path.join(dir, 'garbage.png'), '-o', path.join(dir, 'x.png')], 1, /cannot decode|not an image/],
+    [['upscale', rgb, '-o', path.join(dir, 'no-such-folder', 'x.png')], 2, /^sr: -o .*x\.png: folder .*no-such-folder does not exist$/m],
+    [['upscale', rgb, '-o', hrDir], 2, /is a folder, expected a file name/],
+    [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--model', 'srgan', '--scale', '2'], 2, /no shipped srgan weights for x2/],
+    [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--bogus'], 2, /^sr: unknown option '--bogus'/],
+    [['upscale'], 2, /^sr: missing required argument 'input'/],
   ])('%j fails with exit %i and one line, leaving no output', async (args, code, pattern) => {
     fs.writeFileSync(path.join(dir, 'garbage.png'), 'not an image');
     const run = await runSr(args as string[]);
     expect(run.code).toBe(code);
     expect(run.stderr).toMatch(pattern);
-    expect(run.stderr.split('\n')[0]).not.toMatch(/^\s+at /);
+    expectOneLineError(run);
     expect(fs.existsSync(path.join(dir, 'x.png'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'no-such-folder'))).toBe(false);
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -158,11 +180,14 @@ describe('sr eval', () => {
     [['eval', '--dataset', path.join(dir, 'missing-dir')], 2, /missing-dir/],
     [['eval', '--dataset', hrDir, '--metric-channel', 'cmyk'], 2, /cmyk/],
     [['eval', '--dataset', hrDir, '--scale', 'two'], 2, /--scale/],
+    [['eval', '--dataset', emptyDir], 2, /no images/],
+    // Checked before the evaluation runs, not found missing after it.
+    [['eval', '--dataset', hrDir, '--csv', path.join(dir, 'no-such-folder', 'scores.csv')], 2, /^sr: --csv .*scores\.csv: folder .*no-such-folder does not exist$/m],
   ])('%j fails with exit %i', async (args, code, pattern) => {
     const run = await runSr(args as string[]);
     expect(run.code).toBe(code);
     expect(run.stderr).toMatch(pattern);
-    if (!run.stderr.startsWith('error:')) expectOneLineError(run);
+    expectOneLineError(run);
   });
 });
 
@@ -190,5 +215,14 @@ describe('sr upscale on a folder', () => {
     const second = JSON.parse(again.stdout);
     expect(second.written).toEqual([]);
     expect(second.skipped.map((f: string) => path.basename(f)).sort()).toEqual(['gray.png', 'one.png']);
+  });
+
+  it('a pattern that matches nothing is a usage error that leaves no output folder behind', async () => {
+    const out = path.join(dir, 'gif-out');
+    const run = await runSr(['upscale', hrDir, '-o', out, '--scale', '2', '--pattern', '*.gif']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/no images matching '\*\.gif'/);
+    expectOneLineError(run);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });

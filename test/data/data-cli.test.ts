@@ -91,7 +91,7 @@ test('failures: checksum mismatch and missing SHA-256 exit 1, unknown name exits
   expectOneLineError(unknown);
   expect(unknown.stderr).toContain('set5, set14, bsd100, urban100, div2k');
 
-  expect(noChecksum.code).toBe(1);
+  expect(noChecksum.code).toBe(2);
   expectOneLineError(noChecksum);
   expect(noChecksum.stderr).toMatch(/--sha256 HEX.*--insecure-skip-checksum/);
   // Only the set14 run fetched anything; urban100 refused before downloading.

@@ -118,7 +118,8 @@ describe('installDataset', () => {
   test('without a published or given SHA-256 it refuses before downloading', async () => {
     server = await startTestServer({ '/set5.zip': { body: SET5_ZIP } });
     const error = await installDataset(set5, { ...FAST, root, url: server.url('/set5.zip') }).catch((e) => e);
-    expect(error).toBeInstanceOf(SrError);
+    // A missing option, so a usage error (exit 2).
+    expect(error).toBeInstanceOf(UsageError);
     expect(error.message).toMatch(/no published SHA-256.*--sha256 HEX.*--insecure-skip-checksum/);
     expect(server.requests).toHaveLength(0);
   });
@@ -239,7 +240,7 @@ describe('registry', () => {
 
 describe('resolveDataset', () => {
   test('a registry name that is not downloaded says how to get it', () => {
-    expect(() => resolveDataset('set5', root)).toThrow(SrError);
+    expect(() => resolveDataset('set5', root)).toThrow(UsageError);
     expect(() => resolveDataset('set5', root)).toThrow('run sr data download set5');
   });
 
@@ -277,6 +278,7 @@ describe('resolveDataset', () => {
     const empty = path.join(work, 'empty');
     fs.mkdirSync(empty);
     expect(() => resolveDataset(empty, root)).toThrow(/no images/);
+    expect(() => resolveDataset(empty, root)).toThrow(UsageError);
     const file = path.join(work, 'file.png');
     fs.writeFileSync(file, 'x');
     expect(() => resolveDataset(file, root)).toThrow(UsageError);

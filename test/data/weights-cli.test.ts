@@ -140,7 +140,7 @@ test('failures: no SHA-256, a file without block5_conv4, a web page; each one li
     sr(['data', 'download', 'vgg20'], dir),
   ]);
 
-  expect(noChecksum.code).toBe(1);
+  expect(noChecksum.code).toBe(2);
   expectOneLineError(noChecksum);
   expect(noChecksum.stderr).toMatch(/vgg19 has no published SHA-256 \(upstream publishes only an MD5, 253f8cb515780f3b799900260a226db6.*--sha256 HEX.*--insecure-skip-checksum/);
 

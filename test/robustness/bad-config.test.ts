@@ -37,6 +37,7 @@ const base = () => fs.readFileSync(good, 'utf8');
 test.each([
   ['an unknown top-level key', () => yaml('unknown.yaml', base() + 'trian: {}\n'), 2, (f: string) => `sr: ${f}: unknown key 'trian'`],
   ['an unknown nested key', () => yaml('nested.yaml', base().replace('patch_size: 15', 'patchsize: 15, patch_size: 15')), 2, (f: string) => `sr: ${f}: unknown key 'data.patchsize'`],
+  ['a misspelt key in place of a required one', () => yaml('misspelt.yaml', base().replace('patch_size: 15', 'patchsize: 15')), 2, (f: string) => `sr: ${f}: unknown key 'data.patchsize'`],
   ['a wrong type', () => yaml('type.yaml', base().replace('lr: 0.003', 'lr: "fast"')), 2, (f: string) => `sr: ${f}: train.lr: `],
   ['a wrong network option', () => yaml('net.yaml', base().replace('widths: [8, 4]', 'widths: [8, "four"]')), 2, (f: string) => `sr: ${f}: network.widths.1: `],
   ['invalid YAML', () => yaml('broken.yaml', 'model: srcnn\ndata: {train: [\n'), 2, (f: string) => `sr: ${f}: invalid YAML`],
@@ -56,7 +57,7 @@ test.each([
 describe('a checkpoint that does not fit', () => {
   it('sr train --resume with another scale', async () => {
     const run = await train(['srcnn', '--config', good, '--out', run3, '--resume', '--scale', '2']);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expectOneLineError(run);
     expect(run.stderr).toBe(`sr: checkpoint ${path.join(run3, 'last')} was trained for x3, but the config asks for x2\n`);
   });
@@ -64,12 +65,12 @@ describe('a checkpoint that does not fit', () => {
   it('sr upscale and sr eval with a scale the checkpoint was not trained for', async () => {
     const out = path.join(root, 'up.png');
     const up = await runSr(['upscale', path.join(data, 'img0.png'), '-o', out, '--model', run3, '--scale', '4']);
-    expect(up.code).toBe(1);
+    expect(up.code).toBe(2);
     expectOneLineError(up);
     expect(up.stderr).toMatch(/^sr: checkpoint .*srcnn-x3\/(best|last) was trained for x3, not x4$/m);
     expect(fs.existsSync(out)).toBe(false);
     const ev = await runSr(['eval', '--dataset', data, '--model', run3, '--scale', '2', '--json']);
-    expect(ev.code).toBe(1);
+    expect(ev.code).toBe(2);
     expectOneLineError(ev);
     expect(ev.stderr).toMatch(/was trained for x3, not x2/);
   });
@@ -88,7 +89,7 @@ describe('a checkpoint that does not fit', () => {
     fs.writeFileSync(path.join(junk, 'x.png'), 'not an image');
     const srresnet = yaml('srresnet.yaml', `model: srresnet\nscale: 3\nnetwork: {blocks: 1, width: 8}\ndata: {train: ${JSON.stringify(junk)}, patch_size: 6, batch_size: 2}\ntrain: {iterations: 2, lr: 0.001}\n`);
     const run = await train(['srresnet', '--config', srresnet, '--out', run3, '--resume']);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expectOneLineError(run);
     expect(run.stderr).toBe(`sr: checkpoint ${path.join(run3, 'last')} holds a srcnn network, but the config trains srresnet\n`);
     // The SRCNN run is untouched.
@@ -97,6 +98,16 @@ describe('a checkpoint that does not fit', () => {
 });
 
 describe('--resume', () => {
+  it('on a run that has reached its target asks for more iterations, and leaves the run as it was', async () => {
+    for (const extra of [[], ['--iterations', '2']]) {
+      const run = await train(['srcnn', '--config', good, '--out', run3, '--resume', ...extra]);
+      expect(run.code).toBe(2);
+      expectOneLineError(run);
+      expect(run.stderr).toBe(`sr: ${run3} has trained 3 iterations already (target ${extra.length ? 2 : 3}): give a larger --iterations to train on\n`);
+    }
+    expect(checkpointIteration(path.join(run3, 'last'))).toBe(3);
+  });
+
   it('on a folder with no checkpoint yet starts from scratch, and says so', async () => {
     const out = path.join(root, 'fresh');
     fs.mkdirSync(out);

@@ -1,7 +1,6 @@
 /** `sr compare HR A B ... -o grid.png`: one labelled crop grid of several results against HR. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { initBackend } from '../../backend';
 import { UsageError } from '../../errors';
 import { formatFromPath } from '../../image/io';
 import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
@@ -9,7 +8,7 @@ import { compareImages } from '../../report/compare';
 import { DEFAULT_CROP_SIZE, DEFAULT_ZOOM, type CropRect } from '../../report/crop';
 import { writeOutput } from '../../report/html';
 import { formatTable, notice, outputMode, style } from '../output';
-import { backendOptions, checkOutputFolder, parseTile, parseZoom } from '../shared';
+import { checkOutputFolder, parseTile, parseZoom, startBackend } from '../shared';
 
 interface CompareCliOptions {
   output: string;
@@ -63,7 +62,7 @@ export function register(program: Command): void {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       if (formatFromPath(opts.output) !== 'png') throw new UsageError(`-o ${opts.output}: the grid is written as PNG; give a .png name`);
       checkOutputFolder(opts.output, '-o');
-      await initBackend(backendOptions(cmd));
+      await startBackend(cmd);
       const result = await compareImages({
         hr,
         inputs: images,

@@ -1,11 +1,10 @@
 /** `sr demo`: the sample picture shrunk and upscaled back by every shipped method, scored and shown. */
 import type { Command } from 'commander';
-import { initBackend } from '../../backend';
 import { DEFAULT_SCALE, SHIPPED_MODELS } from '../../infer';
 import { DEFAULT_CROP_SIZE, DEFAULT_ZOOM } from '../../report/crop';
 import { checkSampleSize, DEFAULT_DEMO_DIR, runDemo, SAMPLE_SIZE_RANGE, type DemoResult } from '../../report/demo';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { backendOptions, parseScale, parseZoom } from '../shared';
+import { parseScale, parseZoom, startBackend } from '../shared';
 
 interface DemoCliOptions {
   output: string;
@@ -34,7 +33,7 @@ export function register(program: Command): void {
     .option('--json', 'print the scores and the written files as one JSON object')
     .action(async (opts: DemoCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
-      await initBackend(backendOptions(cmd));
+      await startBackend(cmd);
       const bar = progressBar(mode, 'demo', '{method}');
       bar.start(1 + SHIPPED_MODELS.length, { method: '' });
       let result: DemoResult;

@@ -2,14 +2,14 @@
 import * as fs from 'fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { backendSummary, initBackend } from '../../backend';
+import { backendSummary } from '../../backend';
 import { resolveDataset } from '../../data/datasets';
 import { UsageError } from '../../errors';
 import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
 import { evaluate, type EvalResult } from '../../metrics/evaluate';
 import { writeFileAtomic } from '../../util/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { backendOptions, checkOutputFolder, engineOption, parseScale, parseTile, parseTileSize, parseZoom, reportEngine } from '../shared';
+import { backendOptions, checkOutputFolder, engineOption, parseScale, parseTile, parseTileSize, parseZoom, reportEngine, startBackend } from '../shared';
 import type { EngineChoice } from '../../infer/upscaler';
 import { DEFAULT_ZOOM } from '../../report/crop';
 import { EvalReportCollector } from '../../report/entry';
@@ -66,11 +66,11 @@ export function register(program: Command): void {
     .action(async (opts: EvalCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       if (opts.report) checkOutputFolder(opts.report, '--report');
+      if (opts.csv) checkOutputFolder(opts.csv, '--csv');
       const dataset = await resolveDataset(opts.dataset);
       if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
-      const backend = backendOptions(cmd);
-      const info = await initBackend(backend);
-      const upscaler = await buildUpscaler({ ...opts, threads: backend.threads });
+      const info = await startBackend(cmd);
+      const upscaler = await buildUpscaler({ ...opts, threads: backendOptions(cmd).threads });
       notice(mode, style.dim(`backend: ${backendSummary(info)}; engine: ${upscaler.engine?.description ?? 'tfjs'}`));
       reportEngine(mode, upscaler.engine, true);
       const collector = opts.report

@@ -1,9 +1,8 @@
 /** `sr export`: a network (shipped weights or a checkpoint) as an ONNX file. */
 import type { Command } from 'commander';
-import { initBackend } from '../../backend';
 import { exportModel } from '../../onnx';
 import { notice, outputMode, style } from '../output';
-import { backendOptions, parseScale } from '../shared';
+import { parseScale, startBackend } from '../shared';
 
 interface ExportCliOptions {
   output: string;
@@ -24,7 +23,7 @@ export function register(program: Command): void {
     .action(async (model: string, opts: ExportCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       // The export reads weights through tfjs; any backend does, the fastest to start is fine.
-      await initBackend(backendOptions(cmd));
+      await startBackend(cmd);
       const result = await exportModel({ model, scale: opts.scale, output: opts.output, prelu: opts.preluNode ? 'node' : 'scaled-relu' });
       if (opts.json) {
         process.stdout.write(JSON.stringify(result) + '\n');

@@ -1,8 +1,7 @@
 /** `sr info`: which backend runs, why the others were skipped, threads and versions. */
 import type { Command } from 'commander';
-import { initBackend } from '../../backend';
 import { formatTable, style } from '../output';
-import { backendOptions } from '../shared';
+import { startBackend } from '../shared';
 import { onnxRuntimeStatus } from '../../onnx/runtime';
 
 export function register(program: Command): void {
@@ -11,7 +10,7 @@ export function register(program: Command): void {
     .description('show the compute backend and inference engine in use, why others were skipped, threads and versions')
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const info = await initBackend(backendOptions(cmd));
+      const info = await startBackend(cmd);
       const onnx = onnxRuntimeStatus();
       // What `--engine auto` runs networks on (interpolation always runs on tfjs).
       const engineAuto = onnx.available ? 'onnx' : 'tfjs';

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Option, type Command } from 'commander';
-import { backendSummary, initBackend } from '../../backend';
+import { backendSummary } from '../../backend';
 import {
   checkSchema,
   parseConfig,
@@ -21,7 +21,7 @@ import { MISSING_INIT, trainGan, vggSource } from '../../train/gan';
 import type { StepLosses } from '../../train/run';
 import { trainSupervised, type TrainEvent } from '../../train/supervised';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
-import { backendOptions, parseScale } from '../shared';
+import { parseScale, startBackend } from '../shared';
 
 interface TrainCliOptions {
   config?: string;
@@ -190,7 +190,7 @@ export function register(program: Command): void {
       if (opts.phase && model !== 'srgan') throw new UsageError('--phase is for `sr train srgan`');
       const config = resolveTrainConfig(model, opts);
       const adversarial = Boolean(config.gan);
-      const info = await initBackend(backendOptions(cmd));
+      const info = await startBackend(cmd);
       notice(mode, style.dim(`backend: ${backendSummary(info)}; run folder ${config.out}`));
       let signal: NodeJS.Signals | undefined;
       const onSignal = (s: NodeJS.Signals) => {

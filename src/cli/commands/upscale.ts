@@ -2,13 +2,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Option, type Command } from 'commander';
-import { initBackend } from '../../backend';
 import { listImages } from '../../data/datasets';
 import { SrError, UsageError } from '../../errors';
 import { formatFromPath, isImageFile, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
 import { ALPHA_MODES, loadUpscaler, upscaleImage, type AlphaMode, type Upscaler } from '../../infer';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
-import { backendOptions, engineOption, parseScale, parseTile, parseTileSize, reportEngine } from '../shared';
+import { backendOptions, checkOutputFolder, engineOption, parseScale, parseTile, parseTileSize, reportEngine, startBackend } from '../shared';
 import type { EngineChoice } from '../../infer/upscaler';
 import { ensembleUpscaler } from '../../infer/ensemble';
 import { DEFAULT_TILE_PAD, tiledUpscaler, type TileSize } from '../../infer/tile';
@@ -81,14 +80,15 @@ async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Ups
   // A folder where a file was expected (e.g. `sr upscale shots.png -o big.png` with shots.png a
   // directory) is named as such rather than quietly turned into a folder of outputs.
   if (opts.output && isImageFile(opts.output)) {
-    throw new SrError(`${dir}: is a directory, but -o ${opts.output} names an image file (for a folder, -o names the output folder)`);
+    throw new UsageError(`${dir}: is a directory, but -o ${opts.output} names an image file (for a folder, -o names the output folder)`);
   }
   const outDir = opts.output ?? `${dir.replace(/[\\/]+$/, '')}_x${upscaler.scale}`;
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new UsageError(`${outDir} is a file; with a folder as input, -o names a folder`);
-  fs.mkdirSync(outDir, { recursive: true });
   const match = opts.pattern ? patternToRegExp(opts.pattern) : undefined;
   const files = listImages(dir).filter((f) => !match || match.test(path.basename(f)));
+  // Checked before the output folder is made, so a mistyped pattern leaves nothing behind.
   if (files.length === 0) throw new UsageError(`${dir}: no images${opts.pattern ? ` matching '${opts.pattern}'` : ''}`);
+  fs.mkdirSync(outDir, { recursive: true });
   const suffix = opts.suffix ?? '';
   const written: Written[] = [];
   const skipped: string[] = [];
@@ -204,14 +204,16 @@ export function register(program: Command): void {
     .action(async (input: string, opts: UpscaleCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       const folder = fs.existsSync(input) && fs.statSync(input).isDirectory();
-      // A bad output extension or a bad image fails before any model is loaded.
-      if (!folder && opts.output && !opts.format) formatFromPath(opts.output);
+      // A bad output path or extension, or a bad image, fails before any model is loaded.
+      if (!folder && opts.output) {
+        checkOutputFolder(opts.output, '-o');
+        if (!opts.format) formatFromPath(opts.output);
+      }
       const image = folder ? undefined : await readImage(input);
-      const backend = backendOptions(cmd);
-      await initBackend(backend);
+      await startBackend(cmd);
       // Folders have their own bar over files; a single image gets one over its tiles.
       const tiles = folder ? undefined : tileProgress(mode);
-      const upscaler = await buildUpscaler({ ...opts, threads: backend.threads, onTile: tiles?.onTile });
+      const upscaler = await buildUpscaler({ ...opts, threads: backendOptions(cmd).threads, onTile: tiles?.onTile });
       reportEngine(mode, upscaler.engine);
       try {
         if (folder) return await upscaleFolder(input, opts, upscaler, mode);

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { SrError, UsageError } from '../../errors';
+import { UsageError } from '../../errors';
 import { isDirectory } from '../fsutil';
 import { HR_FOLDER, datasetDir, readCompletionMarker, type CompletionMarker } from '../install';
 import type { DatasetSpec } from './types';
@@ -85,7 +85,7 @@ export function resolveDataset(nameOrDir: string, root = datasetsRoot()): Resolv
 function resolveRegistered(spec: DatasetSpec, root: string): ResolvedDataset {
   const status = datasetStatus(spec, root);
   if (!status.marker) {
-    throw new SrError(`dataset '${spec.name}' is not downloaded: run sr data download ${spec.name}`);
+    throw new UsageError(`dataset '${spec.name}' is not downloaded: run sr data download ${spec.name}`);
   }
   return { name: spec.name, hrDir: status.hrDir, images: listImages(status.hrDir) };
 }
@@ -95,7 +95,7 @@ function resolveFolder(dir: string): ResolvedDataset {
   const hrDir = isDirectory(path.join(base, HR_FOLDER)) ? path.join(base, HR_FOLDER) : base;
   const images = listImages(hrDir);
   if (images.length === 0) {
-    throw new SrError(`no images (${IMAGE_EXTENSIONS.join(' ')}) in ${hrDir}`);
+    throw new UsageError(`no images (${IMAGE_EXTENSIONS.join(' ')}) in ${hrDir}`);
   }
   return { name: path.basename(base), hrDir, images };
 }
