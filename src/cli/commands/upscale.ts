@@ -80,7 +80,7 @@ async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Ups
   // A folder where a file was expected (e.g. `sr upscale shots.png -o big.png` with shots.png a
   // directory) is named as such rather than quietly turned into a folder of outputs.
   if (opts.output && isImageFile(opts.output)) {
-    throw new UsageError(`${dir}: is a directory, but -o ${opts.output} names an image file (for a folder, -o names the output folder)`);
+    throw new SrError(`${dir}: is a directory, but -o ${opts.output} names an image file (for a folder, -o names the output folder)`);
   }
   const outDir = opts.output ?? `${dir.replace(/[\\/]+$/, '')}_x${upscaler.scale}`;
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new UsageError(`${outDir} is a file; with a folder as input, -o names a folder`);
