@@ -101,10 +101,16 @@ describe('sr upscale', () => {
     expect(fs.readFileSync(out).subarray(8, 12).toString('latin1')).toBe('WEBP');
   });
 
-  it('writes <name>_x<scale>.png beside the input by default', async () => {
+  it('writes <name>_x<scale>.png beside the input by default, or into the folder -o names', async () => {
     const run = await runSr(['upscale', rgb, '--scale', '2']);
     expect(run.code).toBe(0);
     expect(fs.existsSync(path.join(dir, 'rgb_x2.png'))).toBe(true);
+    const outDir = path.join(dir, 'single-out');
+    fs.mkdirSync(outDir);
+    const into = await runSr(['upscale', rgb, '--scale', '2', '-o', outDir, '--format', 'jpeg']);
+    expect(into.code).toBe(0);
+    expect(fs.readdirSync(outDir)).toEqual(['rgb_x2.jpg']);
+    expect((await readImage(path.join(outDir, 'rgb_x2.jpg'))).width).toBe(48);
   });
 
   it.each([
@@ -115,7 +121,6 @@ describe('sr upscale', () => {
     [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--quality', '0'], 2, /--quality/],
     [['upscale', path.join(dir, 'garbage.png'), '-o', path.join(dir, 'x.png')], 1, /cannot decode|not an image/],
     [['upscale', rgb, '-o', path.join(dir, 'no-such-folder', 'x.png')], 2, /^sr: -o .*x\.png: folder .*no-such-folder does not exist$/m],
-    [['upscale', rgb, '-o', hrDir], 2, /is a folder, expected a file name/],
     [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--model', 'srgan', '--scale', '2'], 2, /no shipped srgan weights for x2/],
     [['upscale', rgb, '-o', path.join(dir, 'x.png'), '--bogus'], 2, /^sr: unknown option '--bogus'/],
     [['upscale'], 2, /^sr: missing required argument 'input'/],

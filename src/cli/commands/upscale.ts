@@ -186,7 +186,7 @@ export function register(program: Command): void {
     .command('upscale')
     .description('upscale an image, or every image in a folder')
     .argument('<input>', 'image file (PNG, JPEG, WebP, TIFF) or a folder of them')
-    .option('-o, --output <path>', 'output file (format from its extension; default <input>_x<scale>.png), or folder for a folder input (default <input>_x<scale>)')
+    .option('-o, --output <path>', 'output file (format from its extension; default <input>_x<scale>.png) or an existing folder to write that name into; for a folder input, the output folder (default <input>_x<scale>)')
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .option('--quality <q>', 'JPEG/WebP quality 1-100', parseQuality)
@@ -204,8 +204,10 @@ export function register(program: Command): void {
     .action(async (input: string, opts: UpscaleCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       const folder = fs.existsSync(input) && fs.statSync(input).isDirectory();
+      // -o naming an existing folder takes the default file name inside it (as Real-ESRGAN's -o does).
+      const intoFolder = !folder && opts.output !== undefined && fs.existsSync(opts.output) && fs.statSync(opts.output).isDirectory();
       // A bad output path or extension, or a bad image, fails before any model is loaded.
-      if (!folder && opts.output) {
+      if (!folder && opts.output && !intoFolder) {
         checkOutputFolder(opts.output, '-o');
         if (!opts.format) formatFromPath(opts.output);
       }
@@ -217,7 +219,8 @@ export function register(program: Command): void {
       reportEngine(mode, upscaler.engine);
       try {
         if (folder) return await upscaleFolder(input, opts, upscaler, mode);
-        const output = opts.output ?? defaultOutputPath(input, upscaler.scale).replace(/\.png$/, opts.format ? FORMAT_EXTENSIONS[opts.format] : '.png');
+        const defaultOutput = defaultOutputPath(input, upscaler.scale).replace(/\.png$/, opts.format ? FORMAT_EXTENSIONS[opts.format] : '.png');
+        const output = intoFolder ? path.join(opts.output!, path.basename(defaultOutput)) : (opts.output ?? defaultOutput);
         const w = await upscaleFile(input, output, upscaler, opts, image);
         if (opts.json) process.stdout.write(JSON.stringify({ ...w, model: upscaler.name, scale: upscaler.scale, engine: upscaler.engine?.active }) + '\n');
         else notice(mode, `${style.ok('wrote')} ${output} (${w.width}x${w.height}, ${upscaler.name} x${upscaler.scale}, ${upscaler.engine?.active ?? 'tfjs'}, ${w.seconds.toFixed(1)} s)`);
