@@ -99,3 +99,27 @@ export const srresnet = registerModel<SrresnetOptions>({
     return tf.model({ inputs: input, outputs: out, name: 'srresnet' });
   },
 });
+
+/**
+ * A deeper SRResNet that computes exactly what `source` computes: the source's layers keep their
+ * weights (matched by name) and each added block, after the last one, has its second batch norm's
+ * scale and offset at zero, so it adds nothing until training grows it (zero-initialised residual
+ * branches, Goyal et al. 2017). A way to add capacity to a trained network without starting over.
+ */
+export function deepenSrresnet(source: tf.LayersModel, options: SrresnetOptions, scale: number, blocks: number, seed?: number): tf.LayersModel {
+  if (blocks <= options.blocks) throw new Error(`deepening needs more than the ${options.blocks} blocks the network has, got ${blocks}`);
+  const grown = srresnet.build({ ...options, blocks }, scale, seed);
+  for (const layer of grown.layers) {
+    const match = source.layers.find((l) => l.name === layer.name);
+    if (match) {
+      layer.setWeights(match.getWeights());
+    } else if (/^res\d+_bn2$/.test(layer.name)) {
+      // Weights: scale, offset, moving mean, moving variance.
+      const [gamma, beta, mean, variance] = layer.getWeights();
+      const zeros = [tf.zerosLike(gamma), tf.zerosLike(beta)];
+      layer.setWeights([...zeros, mean, variance]);
+      tf.dispose(zeros);
+    }
+  }
+  return grown;
+}

@@ -1,10 +1,11 @@
 /**
  * SRResNet's architecture options: the paper's network by default (what checkpoints written before
- * the options existed hold), and the BasicSR-style global skip that starts training from bilinear
- * interpolation.
+ * the options existed hold), the BasicSR-style global skip that starts training from bilinear
+ * interpolation, and deepening a trained network without changing what it computes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getModel } from '../../src/models';
+import { deepenSrresnet, type SrresnetOptions } from '../../src/models/srresnet';
 import { useTestBackend } from '../helpers/env';
 
 beforeAll(useTestBackend);
@@ -43,5 +44,32 @@ it('with a global skip and a zero residual, outputs the input upscaled bilinearl
     tf.dispose([x, y]);
   } finally {
     model.dispose();
+  }
+});
+
+it('deepening adds blocks that start as identities: the same output, the old weights kept, the new blocks trainable', () => {
+  const options = srresnet.options.parse({ blocks: 1, width: 4, tail_kernel: 3, global_skip: 'bilinear' }) as SrresnetOptions;
+  const small = srresnet.build(options, 2, 3);
+  const deep = deepenSrresnet(small, options, 2, 3, 7);
+  const x = tf.randomUniform([1, 6, 5, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+  try {
+    expect(deep.layers.filter((l) => /^res\d+_add$/.test(l.name)).map((l) => l.name)).toEqual(['res0_add', 'res1_add', 'res2_add']);
+    // The source's own layers hold the source's weights.
+    const kept = (m: tf.LayersModel) => m.getLayer('res0_conv1').getWeights()[0].dataSync();
+    expect(Array.from(kept(deep))).toEqual(Array.from(kept(small)));
+    // Both in inference and in training mode (batch statistics), the output is the source's.
+    for (const training of [false, true]) {
+      const a = small.apply(x, { training }) as tf.Tensor;
+      const b = deep.apply(x, { training }) as tf.Tensor;
+      expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
+      tf.dispose([a, b]);
+    }
+    // The added blocks' convolutions are random, not zero: only their last scale is.
+    expect(tf.max(tf.abs(deep.getLayer('res2_conv1').getWeights()[0])).dataSync()[0]).toBeGreaterThan(0);
+    expect(() => deepenSrresnet(small, options, 2, 1)).toThrow(/more than the 1 blocks/);
+  } finally {
+    x.dispose();
+    small.dispose();
+    deep.dispose();
   }
 });
