@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Option, type Command } from 'commander';
 import { listImages } from '../../data/datasets';
+import { isDirectory } from '../../data/fsutil';
 import { SrError, UsageError } from '../../errors';
 import { formatFromPath, isImageFile, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
 import { ALPHA_MODES, loadUpscaler, upscaleImage, type AlphaMode, type Upscaler } from '../../infer';
@@ -203,9 +204,9 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, opts: UpscaleCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
-      const folder = fs.existsSync(input) && fs.statSync(input).isDirectory();
+      const folder = isDirectory(input);
       // -o naming an existing folder takes the default file name inside it (as Real-ESRGAN's -o does).
-      const intoFolder = !folder && opts.output !== undefined && fs.existsSync(opts.output) && fs.statSync(opts.output).isDirectory();
+      const intoFolder = !folder && opts.output !== undefined && isDirectory(opts.output);
       // A bad output path or extension, or a bad image, fails before any model is loaded.
       if (!folder && opts.output && !intoFolder) {
         checkOutputFolder(opts.output, '-o');
