@@ -5,9 +5,9 @@
  *
  *   npx ts-node --transpile-only scripts/grow-srresnet.ts checkpoints/training/srresnet-x4/best 16 runs/srresnet16-init
  */
-import { initBackend, shutdownBackend } from '../src/backend';
+import { initBackend, shutdownBackend } from '../src/runtime/tfjs';
 import { deepenSrresnet, type SrresnetOptions } from '../src/models/srresnet';
-import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 
 async function main(): Promise<void> {
   const [source, blocksArg, target] = process.argv.slice(2);
@@ -19,8 +19,13 @@ async function main(): Promise<void> {
   const from = meta.options as SrresnetOptions;
   const grown = deepenSrresnet(networks.model, from, meta.scale, blocks, 1);
   const options = { ...from, blocks };
-  await saveCheckpoint(target, { meta: { ...meta, options, validation: undefined, createdAt: new Date().toISOString() }, networks: { model: grown } });
-  process.stdout.write(`${target}: srresnet ${from.blocks} -> ${blocks} blocks, from ${source} (${meta.training?.iterations} iterations)\n`);
+  await saveCheckpoint(target, {
+    meta: { ...meta, options, validation: undefined, createdAt: new Date().toISOString() },
+    networks: { model: grown },
+  });
+  process.stdout.write(
+    `${target}: srresnet ${from.blocks} -> ${blocks} blocks, from ${source} (${meta.training?.iterations} iterations)\n`,
+  );
   shutdownBackend();
 }
 

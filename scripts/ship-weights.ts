@@ -5,9 +5,9 @@
  *   npx ts-node --transpile-only scripts/ship-weights.ts runs/srcnn-x3/best srcnn
  */
 import * as path from 'path';
-import { initBackend, shutdownBackend } from '../src/backend';
+import { initBackend, shutdownBackend } from '../src/runtime/tfjs';
 import { shippedCheckpointsDir } from '../src/infer';
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../src/train/checkpoint';
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../src/checkpoint';
 
 /**
  * Checkpoints written before run.ts recorded each checkpoint's own score put the run's best score in
@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   const { meta, networks } = await loadCheckpoint(source);
   const target = path.join(shippedCheckpointsDir(), `${name}-x${meta.scale}`);
   await saveCheckpoint(target, { meta: { ...meta, model: name, validation: ownValidation(meta) }, networks: { model: networks.model } });
-  process.stdout.write(`${target}: ${meta.architecture} x${meta.scale}, ${meta.training?.iterations} iterations, ${meta.training?.seconds} s\n`);
+  process.stdout.write(
+    `${target}: ${meta.architecture} x${meta.scale}, ${meta.training?.iterations} iterations, ${meta.training?.seconds} s\n`,
+  );
   shutdownBackend();
 }
 

@@ -1,14 +1,14 @@
 /**
  * The library behind the `sr` command: every CLI command is a thin layer over these functions.
  */
-export { initBackend, shutdownBackend, backendInfo, type BackendInfo, type BackendOptions } from './backend';
-export { SrError, UsageError } from './errors';
+export { initBackend, shutdownBackend, backendInfo, type BackendInfo, type BackendOptions } from './runtime/tfjs';
+export { SrError, UsageError } from './core/errors';
 export { readImage, writeImage, encodeImage, type Image } from './image/io';
 export { imageToTensor, splitImage, tensorsToImage, quantize, quantizeUnit } from './image/tensor';
 export { imresize, modcrop, axisPlan, type ResizeKernel } from './image/resize';
 export { rgbToYcbcr, ycbcrToRgb, luma } from './image/color';
 export { score, scoreBatch, psnrBatch, ssimBatch, meanScore, type Score, type MetricChannel } from './metrics';
-export { evaluate, degrade, type EvalResult } from './metrics/evaluate';
+export { evaluate, degrade, type EvalResult } from './infer/evaluate';
 export {
   loadUpscaler,
   upscaleImage,
@@ -21,7 +21,7 @@ export {
   type EngineChoice,
   type EngineInfo,
 } from './infer';
-export { exportModel, exportOnnx, onnxRuntimeStatus, type ExportResult } from './onnx';
+export { exportModel, exportOnnx, onnxRuntimeStatus, type ExportResult } from './infer/export';
 export { tiledUpscaler, type TileOptions } from './infer/tile';
 export {
   compareImages,
@@ -39,10 +39,10 @@ export {
   type CompareResult,
   type DemoResult,
 } from './report';
-export { getModel, modelNames, registerModel, type ModelSpec } from './models';
+export { getArchitecture, architectureNames, registerArchitecture, type ArchitectureSpec } from './models';
 export { trainSupervised, trainStep, type TrainEvent, type TrainSummary } from './train/supervised';
-export { saveCheckpoint, loadCheckpoint, type CheckpointMeta } from './train/checkpoint';
-export { parseConfig, supervisedConfigSchema, type SupervisedConfig } from './config';
+export { saveCheckpoint, loadCheckpoint, type CheckpointMeta } from './checkpoint';
+export { parseConfig, trainingConfigSchema, type TrainingConfig } from './config';
 export { resolveDataset, listImages, DATASETS } from './data/datasets';
 export { loadTrainingSet } from './data/training-set';
 export { PatchSampler } from './data/patches';

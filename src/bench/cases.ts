@@ -5,25 +5,34 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { checkSchema, parseConfig, readYaml, srganConfigSchema, srganPhaseConfig, supervisedConfigSchema, type SupervisedConfig } from '../config';
+import {
+  checkSchema,
+  parseConfig,
+  readYaml,
+  srganConfigSchema,
+  srganPhaseConfig,
+  trainingConfigSchema,
+  type TrainingConfig,
+} from '../config';
 import { PatchSampler, type Batch } from '../data/patches';
 import type { Plane, TrainingPair } from '../data/training-set';
 import { resolveDataset } from '../data/datasets';
 import { findCheckpoint, interpolationUpscaler, loadUpscaler, shippedCheckpointsDir, type Upscaler } from '../infer';
-import { FoldedNetwork } from '../infer/fold';
-import { isCheckpointDir } from '../train/checkpoint';
-import { exportOnnx } from '../onnx/export';
-import { createSession, onnxRuntimeStatus } from '../onnx/runtime';
-import { sessionNetwork, ONNX_PHASE_FOLD } from '../onnx/upscaler';
-import { evaluate } from '../metrics/evaluate';
-import { getModel } from '../models';
+import { FoldedNetwork } from '../engines/fold';
+import { isCheckpointDir } from '../checkpoint';
+import { exportOnnx } from '../engines/onnx/export';
+import { createSession, onnxRuntimeStatus } from '../runtime/onnx/session';
+import { sessionNetwork, ONNX_PHASE_FOLD } from '../engines/onnx/network';
+import { evaluate } from '../infer/evaluate';
+import { getArchitecture } from '../models';
 import { buildDiscriminator } from '../models/discriminator';
 import { contentLoss, ganNetworks, ganStep, vggSource } from '../train/gan';
-import { firstLine, SrError } from '../errors';
+import { firstLine, SrError } from '../core/errors';
 import { makeOptimizer, trainableVariables, trainStep } from '../train/supervised';
-import { Rng } from '../util/rng';
+import { Rng } from '../core/rng';
 import { countConvFlops, type FlopCount } from './flops';
 import { round, summarise, timeRuns, type Samples, type TimedSamples } from './stats';
+import { packagePath, packageRoot } from '../core/paths';
 
 export const BENCH_NAMES = [
   'srcnn_train_step_ms',
@@ -87,11 +96,39 @@ export interface BenchCase {
 
 const SEED = 1234;
 /** Adam as the training configs use it; the learning rate does not change the cost of a step. */
-const ADAM = supervisedConfigSchema.shape.train.parse({ iterations: 1, lr: 1e-4, optimizer: 'adam', loss: 'mse' });
+const ADAM = trainingConfigSchema.shape.train.parse({ iterations: 1, lr: 1e-4, optimizer: 'adam', loss: 'mse' });
 
-export const SRCNN_SETUP = { model: 'srcnn', kernels: [9, 5, 5], widths: [64, 32], padding: 'same', batch: 16, patch: 33, channels: 1, optimizer: 'adam', loss: 'mse' } as const;
-export const SRRESNET_TRAIN_SETUP = { model: 'srresnet', scale: 4, blocks: 16, width: 64, batch: 16, lrPatch: 24, hrPatch: 96, channels: 3, optimizer: 'adam', loss: 'mse' } as const;
-export const SRRESNET_INFER_SETUP = { model: 'srresnet', scale: 4, blocks: 16, width: 64, input: [1, 128, 128, 3], output: [1, 512, 512, 3] } as const;
+export const SRCNN_SETUP = {
+  model: 'srcnn',
+  kernels: [9, 5, 5],
+  widths: [64, 32],
+  padding: 'same',
+  batch: 16,
+  patch: 33,
+  channels: 1,
+  optimizer: 'adam',
+  loss: 'mse',
+} as const;
+export const SRRESNET_TRAIN_SETUP = {
+  model: 'srresnet',
+  scale: 4,
+  blocks: 16,
+  width: 64,
+  batch: 16,
+  lrPatch: 24,
+  hrPatch: 96,
+  channels: 3,
+  optimizer: 'adam',
+  loss: 'mse',
+} as const;
+export const SRRESNET_INFER_SETUP = {
+  model: 'srresnet',
+  scale: 4,
+  blocks: 16,
+  width: 64,
+  input: [1, 128, 128, 3],
+  output: [1, 512, 512, 3],
+} as const;
 
 function randomPlane(rng: Rng, height: number, width: number, channels: number): Plane {
   const data = new Float32Array(height * width * channels);
@@ -104,7 +141,14 @@ function randomPlane(rng: Rng, height: number, width: number, channels: number):
  * pairs whose input is `inputSide` square and target `inputSide * scale`, sampled with augmentation
  * as in training.
  */
-export function randomPatchSampler(options: { inputSide: number; scale: number; channels: number; patch: number; batch: number; seed?: number }): PatchSampler {
+export function randomPatchSampler(options: {
+  inputSide: number;
+  scale: number;
+  channels: number;
+  patch: number;
+  batch: number;
+  seed?: number;
+}): PatchSampler {
   const rng = new Rng(options.seed ?? SEED);
   const pairs: TrainingPair[] = [0, 1, 2, 3].map((i) => ({
     name: `noise${i}`,
@@ -128,13 +172,13 @@ function makeBatches(sampler: PatchSampler, count: number, seed = SEED): { batch
 }
 
 export function buildSrcnn(): tf.LayersModel {
-  const spec = getModel('srcnn');
+  const spec = getArchitecture('srcnn');
   const options = spec.options.parse({ kernels: SRCNN_SETUP.kernels, widths: SRCNN_SETUP.widths, padding: SRCNN_SETUP.padding });
   return spec.build(options, 3, SEED);
 }
 
 export function buildSrresnet(): tf.LayersModel {
-  const spec = getModel('srresnet');
+  const spec = getArchitecture('srresnet');
   return spec.build(spec.options.parse({ blocks: SRRESNET_TRAIN_SETUP.blocks, width: SRRESNET_TRAIN_SETUP.width }), 4, SEED);
 }
 
@@ -143,7 +187,13 @@ export function srcnnSampler(): PatchSampler {
 }
 
 export function srresnetSampler(): PatchSampler {
-  return randomPatchSampler({ inputSide: 64, scale: 4, channels: 3, patch: SRRESNET_TRAIN_SETUP.lrPatch, batch: SRRESNET_TRAIN_SETUP.batch });
+  return randomPatchSampler({
+    inputSide: 64,
+    scale: 4,
+    channels: 3,
+    patch: SRRESNET_TRAIN_SETUP.lrPatch,
+    batch: SRRESNET_TRAIN_SETUP.batch,
+  });
 }
 
 function withFlops(result: CaseResult, gflop: number): CaseResult {
@@ -168,7 +218,13 @@ function fromSamples(samples: TimedSamples, unit: 'ms' | 's', setup: Record<stri
 }
 
 function flopSummary(count: FlopCount, kind: 'forward' | 'trainStep'): Record<string, unknown> {
-  return { convolutions: count.convolutions.length, counted: kind === 'forward' ? 'forward convolutions' : 'training step: forward + filter gradient + input gradient per convolution (none into the image)' };
+  return {
+    convolutions: count.convolutions.length,
+    counted:
+      kind === 'forward'
+        ? 'forward convolutions'
+        : 'training step: forward + filter gradient + input gradient per convolution (none into the image)',
+  };
 }
 
 /**
@@ -206,7 +262,11 @@ const srcnnTrainStep: BenchCase = {
     const model = buildSrcnn();
     try {
       const flops = countConvFlops(model, [SRCNN_SETUP.batch, SRCNN_SETUP.patch, SRCNN_SETUP.patch, 1]);
-      const { samples, buildMs, finalLoss } = await timeTrainStep(model, srcnnSampler(), { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+      const { samples, buildMs, finalLoss } = await timeTrainStep(model, srcnnSampler(), {
+        warmup: this.warmup,
+        warmupMs: this.warmupMs,
+        reps,
+      });
       const result = fromSamples(samples, 'ms', { ...SRCNN_SETUP, flops: flopSummary(flops, 'trainStep') });
       result.extra = { batchBuildMs: round(buildMs.median, 3), forwardGflop: round(flops.forward / 1e9, 3), lastLoss: finalLoss };
       return withFlops(result, flops.trainStep / 1e9);
@@ -229,7 +289,11 @@ const srresnetTrainStep: BenchCase = {
     try {
       const s = SRRESNET_TRAIN_SETUP;
       const flops = countConvFlops(model, [s.batch, s.lrPatch, s.lrPatch, s.channels]);
-      const { samples, buildMs, finalLoss } = await timeTrainStep(model, srresnetSampler(), { warmup: this.warmup, warmupMs: this.warmupMs, reps });
+      const { samples, buildMs, finalLoss } = await timeTrainStep(model, srresnetSampler(), {
+        warmup: this.warmup,
+        warmupMs: this.warmupMs,
+        reps,
+      });
       const result = fromSamples(samples, 'ms', { ...s, flops: flopSummary(flops, 'trainStep') });
       result.extra = { batchBuildMs: round(buildMs.median, 3), forwardGflop: round(flops.forward / 1e9, 3), lastLoss: finalLoss };
       return withFlops(result, flops.trainStep / 1e9);
@@ -241,13 +305,13 @@ const srresnetTrainStep: BenchCase = {
 
 /** configs/srgan-x4-cpu.yaml: what the shipped SRGAN weights are trained with. */
 export function srganCpuConfigFile(): string {
-  return path.resolve(__dirname, '..', '..', 'configs', 'srgan-x4-cpu.yaml');
+  return packagePath('configs', 'srgan-x4-cpu.yaml');
 }
 
 /** The adversarial phase of `file` as its run would use it; VGG19 weights resolved against the project root. */
-function ganPhaseConfig(file: string): SupervisedConfig {
+function ganPhaseConfig(file: string): TrainingConfig {
   const phase = srganPhaseConfig(checkSchema(srganConfigSchema, readYaml(file), file), 'gan');
-  return parseConfig(supervisedConfigSchema, phase, file);
+  return parseConfig(trainingConfigSchema, phase, file);
 }
 
 const srganGanStep: BenchCase = {
@@ -259,7 +323,15 @@ const srganGanStep: BenchCase = {
   async run(ctx) {
     const config = ganPhaseConfig(srganCpuConfigFile());
     const gan = config.gan!;
-    const setup = { config: 'configs/srgan-x4-cpu.yaml', generator: config.network, discriminator: gan.discriminator, batch: config.data.batch_size, lrPatch: config.data.patch_size, content: gan.content_loss, vgg: gan.vgg };
+    const setup = {
+      config: 'configs/srgan-x4-cpu.yaml',
+      generator: config.network,
+      discriminator: gan.discriminator,
+      batch: config.data.batch_size,
+      lrPatch: config.data.patch_size,
+      content: gan.content_loss,
+      vgg: gan.vgg,
+    };
     // The config's VGG19 folder (relative to the project root), else what `sr data download vgg19` installed.
     const configured = gan.vgg ? path.resolve(path.dirname(srganCpuConfigFile()), '..', gan.vgg) : undefined;
     let content: Awaited<ReturnType<typeof contentLoss>>;
@@ -273,16 +345,26 @@ const srganGanStep: BenchCase = {
     const built: tf.LayersModel[] = [];
     let networks: ReturnType<typeof ganNetworks> | undefined;
     try {
-      const generator = getModel(config.model).build(config.network, config.scale, SEED);
+      const generator = getArchitecture(config.model).build(config.network, config.scale, SEED);
       built.push(generator);
       const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...gan.discriminator }, SEED);
       built.push(discriminator);
       networks = ganNetworks(generator, discriminator, content.loss, config);
-      const sampler = randomPatchSampler({ inputSide: 2 * config.data.patch_size, scale: config.scale, channels: 3, patch: config.data.patch_size, batch: config.data.batch_size });
+      const sampler = randomPatchSampler({
+        inputSide: 2 * config.data.patch_size,
+        scale: config.scale,
+        channels: 3,
+        patch: config.data.patch_size,
+        batch: config.data.batch_size,
+      });
       const { batches } = makeBatches(sampler, 4);
       let i = 0;
       const n = networks;
-      const samples = await timeRuns(() => ganStep(n, batches[i++ % batches.length]), { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps });
+      const samples = await timeRuns(() => ganStep(n, batches[i++ % batches.length]), {
+        warmup: this.warmup,
+        warmupMs: this.warmupMs,
+        reps: ctx.reps ?? this.defaultReps,
+      });
       return fromSamples(samples, 's', setup);
     } finally {
       networks?.generatorOptimizer.dispose();
@@ -363,7 +445,14 @@ const srresnetInferOnnx: BenchCase = {
     try {
       const flops = countConvFlops(model, x.shape);
       const { samples, shape } = await timeInference(() => run(x), { warmup: this.warmup, warmupMs: this.warmupMs, reps });
-      const result = fromSamples(samples, 'ms', { ...setup, provider: session.provider, threads: session.threads, onnxruntime: status.version, readBack: true, flops: flopSummary(flops, 'forward') });
+      const result = fromSamples(samples, 'ms', {
+        ...setup,
+        provider: session.provider,
+        threads: session.threads,
+        onnxruntime: status.version,
+        readBack: true,
+        flops: flopSummary(flops, 'forward'),
+      });
       result.extra = { outputShape: shape, ...(session.notes.length ? { notes: session.notes } : {}) };
       return withFlops(result, flops.forward / 1e9);
     } finally {
@@ -376,7 +465,7 @@ const srresnetInferOnnx: BenchCase = {
 
 /** `../shared/datasets/Set14` beside the project root (src/bench and dist/bench are two levels down). */
 export function defaultSet14Dir(): string {
-  return path.resolve(__dirname, '..', '..', '..', 'shared', 'datasets', 'Set14');
+  return path.resolve(packageRoot(), '..', 'shared', 'datasets', 'Set14');
 }
 
 const evalSet14Bicubic: BenchCase = {
@@ -392,7 +481,11 @@ const evalSet14Bicubic: BenchCase = {
     if (!fs.existsSync(dir)) return { value: null, unit: 's', skipped: `Set14 folder not found: ${dir}`, setup };
     const { images } = resolveDataset(dir);
     const upscaler = interpolationUpscaler('bicubic', 4);
-    const { samples, psnr, ssim } = await timeSet14Evaluation(images, upscaler, { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps });
+    const { samples, psnr, ssim } = await timeSet14Evaluation(images, upscaler, {
+      warmup: this.warmup,
+      warmupMs: this.warmupMs,
+      reps: ctx.reps ?? this.defaultReps,
+    });
     upscaler.dispose();
     const result = fromSamples(samples, 's', { ...setup, images: images.length });
     result.extra = { meanPsnr: round(psnr, 3), meanSsim: round(ssim, 4) };
@@ -439,11 +532,16 @@ function evalSet14Srgan(engine: 'tfjs' | 'onnx'): BenchCase {
       const setup = { dataset: 'Set14', dir, scale: 4, model: 'srgan', engine, channel: 'y' };
       if (!isCheckpointDir(weights)) return { value: null, unit: 's', skipped: `no shipped SRGAN x4 weights (${weights})`, setup };
       if (!fs.existsSync(dir)) return { value: null, unit: 's', skipped: `Set14 folder not found: ${dir}`, setup };
-      if (engine === 'onnx' && !onnxRuntimeStatus().available) return { value: null, unit: 's', skipped: onnxRuntimeStatus().reason, setup };
+      if (engine === 'onnx' && !onnxRuntimeStatus().available)
+        return { value: null, unit: 's', skipped: onnxRuntimeStatus().reason, setup };
       const { images } = resolveDataset(dir);
       const upscaler: Upscaler = await loadUpscaler({ model: findCheckpoint('srgan', 4).dir, engine, threads: ctx.threads });
       try {
-        const { samples, psnr, ssim } = await timeSet14Evaluation(images, upscaler, { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps });
+        const { samples, psnr, ssim } = await timeSet14Evaluation(images, upscaler, {
+          warmup: this.warmup,
+          warmupMs: this.warmupMs,
+          reps: ctx.reps ?? this.defaultReps,
+        });
         const result = fromSamples(samples, 's', { ...setup, engineDescription: upscaler.engine?.description, images: images.length });
         result.extra = { meanPsnr: round(psnr, 3), meanSsim: round(ssim, 4) };
         return result;

@@ -1,5 +1,5 @@
 /** The human-readable report: a header, one table row per case, and the profile when asked for. */
-import { formatTable, style } from '../cli/output';
+import { formatTable, style } from '../core/terminal';
 import { BENCH_NAMES } from './cases';
 import type { Profile } from './profile';
 import type { BenchReport } from './run';
@@ -46,13 +46,30 @@ export function formatReport(report: BenchReport): string {
     ]);
   }
   lines.push(
-    formatTable(['benchmark', 'median', 'min-max', 'reps', 'GFLOP', 'GFLOP/s', 'PyTorch', 'target', ''], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']),
+    formatTable(['benchmark', 'median', 'min-max', 'reps', 'GFLOP', 'GFLOP/s', 'PyTorch', 'target', ''], rows, [
+      'l',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'l',
+      'l',
+    ]),
   );
   const busy = BENCH_NAMES.filter((n) => (report.results[n]?.otherCpuCores ?? 0) >= 0.25);
   for (const name of busy) {
-    lines.push(style.warn(`warning: other processes used ${report.results[name]!.otherCpuCores} cores on average during ${name}; its timing is slower than this machine can do`));
+    lines.push(
+      style.warn(
+        `warning: other processes used ${report.results[name]!.otherCpuCores} cores on average during ${name}; its timing is slower than this machine can do`,
+      ),
+    );
   }
-  lines.push('', style.dim(`PyTorch column: ${report.reference.source}. GFLOP: convolutions only, 2 per multiply-add (src/bench/flops.ts).`));
+  lines.push(
+    '',
+    style.dim(`PyTorch column: ${report.reference.source}. GFLOP: convolutions only, 2 per multiply-add (src/bench/flops.ts).`),
+  );
   for (const p of report.profile ?? []) lines.push('', formatProfile(p));
   lines.push('', style.dim(`total ${report.totalSeconds} s`));
   return lines.join('\n');
@@ -82,7 +99,9 @@ export function formatProfile(p: Profile, topN = 14): string {
   lines.push(
     formatTable(
       ['kernel (top level, inclusive)', 'inputs', 'layer', 'calls', 'ms', 'share'],
-      p.kernels.slice(0, topN).map((k) => [k.kernel, k.inputs, k.layers ?? '', String(k.calls), num(k.ms, 2), `${(100 * k.share).toFixed(1)}%`]),
+      p.kernels
+        .slice(0, topN)
+        .map((k) => [k.kernel, k.inputs, k.layers ?? '', String(k.calls), num(k.ms, 2), `${(100 * k.share).toFixed(1)}%`]),
       ['l', 'l', 'l', 'r', 'r', 'r'],
     ),
     formatTable(

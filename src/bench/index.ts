@@ -11,11 +11,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_CHOICES, shutdownBackend } from '../backend';
-import { writeFileAtomic } from '../util/atomic';
+import { BACKEND_CHOICES, shutdownBackend } from '../runtime/tfjs';
+import { writeFileAtomic } from '../core/atomic';
 import { BENCH_NAMES, isBenchName, type BenchName } from './cases';
 import { formatReport } from './format';
 import { runBench, type BenchReport, type BenchOptions } from './run';
+import { packagePath } from '../core/paths';
 
 export { runBench } from './run';
 export type { BenchReport, BenchOptions } from './run';
@@ -23,7 +24,7 @@ export { BENCH_NAMES } from './cases';
 
 /** bench-results/latest.json at the project root (this file is src/bench or dist/bench). */
 export function defaultOutFile(): string {
-  return path.resolve(__dirname, '..', '..', 'bench-results', 'latest.json');
+  return packagePath('bench-results', 'latest.json');
 }
 
 function positiveInt(flag: string) {
@@ -41,7 +42,9 @@ function benchList(value: string): BenchName[] {
     .filter(Boolean);
   const unknown = names.filter((n) => !isBenchName(n));
   if (names.length === 0 || unknown.length) {
-    throw new InvalidArgumentError(`unknown benchmark${unknown.length > 1 ? 's' : ''} '${unknown.join(', ')}' (choose from ${BENCH_NAMES.join(', ')})`);
+    throw new InvalidArgumentError(
+      `unknown benchmark${unknown.length > 1 ? 's' : ''} '${unknown.join(', ')}' (choose from ${BENCH_NAMES.join(', ')})`,
+    );
   }
   return names as BenchName[];
 }

@@ -2,7 +2,7 @@
  * Where the time of a step goes (`--profile`): the phases of a training step (forward, backward,
  * optimizer update, batch creation, upload) and a per-kernel breakdown from tf.profile.
  *
- * The sr training kernels (src/backend/kernels) are written with other tfjs ops, so tf.profile
+ * The sr training kernels (src/runtime/tfjs/kernels) are written with other tfjs ops, so tf.profile
  * lists a Conv2DBackpropFilter and then again the transposes and convolutions it ran. Each record's
  * nesting depth is noted as it is logged, so a kernel's inclusive time (itself and what it ran) and
  * self time (without the kernels it ran) can be told apart and nothing is counted twice.
@@ -12,8 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/patches';
 import type { PatchSampler } from '../data/patches';
 import { makeOptimizer, trainableVariables, trainStep } from '../train/supervised';
-import { supervisedConfigSchema } from '../config/schema';
-import { Rng } from '../util/rng';
+import { trainingConfigSchema } from '../config/schema';
+import { Rng } from '../core/rng';
 import { countConvFlops, type ConvCount } from './flops';
 import { round, timeRuns } from './stats';
 
@@ -178,10 +178,16 @@ function summarize(what: string, records: Recorded[], wallMs: number, steps: num
   };
 }
 
-const ADAM = supervisedConfigSchema.shape.train.parse({ iterations: 1, lr: 1e-4, optimizer: 'adam', loss: 'mse' });
+const ADAM = trainingConfigSchema.shape.train.parse({ iterations: 1, lr: 1e-4, optimizer: 'adam', loss: 'mse' });
 
 /** Phases and kernels of trainStep on `model` (which is trained a few steps; dispose it afterwards). */
-export async function profileTrainStep(what: string, model: tf.LayersModel, sampler: PatchSampler, reps: number, profileSteps = 2): Promise<Profile> {
+export async function profileTrainStep(
+  what: string,
+  model: tf.LayersModel,
+  sampler: PatchSampler,
+  reps: number,
+  profileSteps = 2,
+): Promise<Profile> {
   const optimizer = makeOptimizer(ADAM);
   const vars = trainableVariables(model);
   const rng = new Rng(99);

@@ -4,8 +4,17 @@
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
-import { backendSummary, initBackend, type BackendChoice, type NativeConvStatus } from '../backend';
-import { BENCH_NAMES, CASES, buildSrcnn, buildSrresnet, srcnnSampler, SRRESNET_INFER_SETUP, type BenchName, type CaseResult } from './cases';
+import { backendSummary, initBackend, type BackendChoice, type NativeConvStatus } from '../runtime/tfjs';
+import {
+  BENCH_NAMES,
+  CASES,
+  buildSrcnn,
+  buildSrresnet,
+  srcnnSampler,
+  SRRESNET_INFER_SETUP,
+  type BenchName,
+  type CaseResult,
+} from './cases';
 import { profileInference, profileTrainStep, type Profile } from './profile';
 import { otherCpuMonitor, round } from './stats';
 import { passes, REFERENCE_SOURCE, TARGETS, type Target } from './targets';
@@ -77,7 +86,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     results[c.name] = result;
     metrics[c.name] = result.value;
     const busy = result.otherCpuCores ? `; other processes used ${result.otherCpuCores} cores meanwhile` : '';
-    log(`  ${result.value === null ? `skipped (${result.skipped})` : `${result.value} ${result.unit}`} [${((performance.now() - t0) / 1000).toFixed(1)} s${busy}]`);
+    log(
+      `  ${result.value === null ? `skipped (${result.skipped})` : `${result.value} ${result.unit}`} [${((performance.now() - t0) / 1000).toFixed(1)} s${busy}]`,
+    );
   }
 
   let profile: Profile[] | undefined;

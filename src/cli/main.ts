@@ -2,34 +2,18 @@
  * The `sr` command line: a thin layer that parses options, calls the library and prints.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { BACKEND_CHOICES, shutdownBackend } from '../backend';
-import { UsageError } from '../errors';
+import { BACKEND_CHOICES, shutdownBackend } from '../runtime/tfjs';
+import { UsageError } from '../core/errors';
 import { registerCommands } from './commands';
-
-export interface GlobalOptions {
-  backend?: string;
-  threads?: number;
-  /** False with --no-native-conv. */
-  nativeConv?: boolean;
-  verbose?: boolean;
-}
-
-function parsePositiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive whole number, got '${value}'`);
-    return n;
-  };
-}
+import { positiveInteger, type GlobalOptions } from './options';
+import { packageVersion } from '../core/paths';
 
 export function buildProgram(): Command {
   const program = new Command('sr')
     .description('Image super-resolution: train SRCNN/SRGAN, upscale pictures, score them like the papers do.')
-    .version(require('../../package.json').version)
-    .addOption(
-      new Option('--backend <name>', 'compute backend (also SR_BACKEND)').choices([...BACKEND_CHOICES]),
-    )
-    .option('--threads <n>', 'threads for the wasm backend and ONNX Runtime (default: all cores)', parsePositiveInt('--threads'))
+    .version(packageVersion())
+    .addOption(new Option('--backend <name>', 'compute backend (also SR_BACKEND)').choices([...BACKEND_CHOICES]))
+    .option('--threads <n>', 'threads for the wasm backend and ONNX Runtime (default: all cores)', positiveInteger('--threads'))
     .option('--no-native-conv', "keep wasm convolutions on tfjs instead of ONNX Runtime's native kernels (also SR_NATIVE_CONV=0)")
     .option('--verbose', 'show stack traces and extra detail')
     // Commander's parse errors in the same one-line form as every other error ('sr: ...').

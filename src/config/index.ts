@@ -2,11 +2,11 @@
 import * as fs from 'fs';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { SrError, UsageError } from '../errors';
-import { getModel, parseModelOptions } from '../models';
+import { SrError, UsageError } from '../core/errors';
+import { getArchitecture, parseArchitectureOptions } from '../models';
 
-export { srganConfigSchema, srganPhaseConfig, supervisedConfigSchema } from './schema';
-export type { GanOptions, SrganConfig, SrganPhase, SupervisedConfig, SupervisedConfigInput } from './schema';
+export { srganConfigSchema, srganPhaseConfig, trainingConfigSchema } from './schema';
+export type { GanOptions, SrganConfig, SrganPhase, TrainingConfig, TrainingConfigInput } from './schema';
 
 export function readYaml(file: string): unknown {
   let text: string;
@@ -51,9 +51,9 @@ export function parseConfig<S extends z.ZodTypeAny>(schema: S, raw: unknown, sou
   const data = checkSchema(schema, raw, source);
   const config = data as { model?: string; network?: unknown };
   if (config.model) {
-    const spec = getModel(config.model);
+    const spec = getArchitecture(config.model);
     try {
-      config.network = parseModelOptions(spec, config.network);
+      config.network = parseArchitectureOptions(spec, config.network);
     } catch (err) {
       throw new UsageError(`${source}: ${(err as Error).message}`);
     }

@@ -79,7 +79,7 @@ const ganOptionsSchema = z
 export type GanOptions = z.infer<typeof ganOptionsSchema>;
 export const GAN_OPTION_KEYS = Object.keys(ganOptionsSchema.shape) as (keyof GanOptions)[];
 
-export const supervisedConfigSchema = z
+export const trainingConfigSchema = z
   .object({
     /** Architecture name from the model registry. */
     model: z.string().min(1),
@@ -97,8 +97,8 @@ export const supervisedConfigSchema = z
   })
   .strict();
 
-export type SupervisedConfig = z.infer<typeof supervisedConfigSchema>;
-export type SupervisedConfigInput = z.input<typeof supervisedConfigSchema>;
+export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
+export type TrainingConfigInput = z.input<typeof trainingConfigSchema>;
 
 /** A phase may use its own batch size (the adversarial one costs several times more per patch). */
 const phaseBatch = { batch_size: z.number().int().min(1).optional() };
@@ -116,7 +116,10 @@ export const srganConfigSchema = z
     network: z.record(z.string(), z.unknown()).default({}),
     data: dataSchema,
     pretrain: trainSchema.extend(phaseBatch),
-    gan: trainSchema.merge(ganOptionsSchema.omit({ discriminator: true })).extend(phaseBatch).strict(),
+    gan: trainSchema
+      .merge(ganOptionsSchema.omit({ discriminator: true }))
+      .extend(phaseBatch)
+      .strict(),
     discriminator: discriminatorSchema.default({}),
   })
   .strict();

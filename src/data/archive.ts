@@ -10,7 +10,7 @@ import * as zlib from 'zlib';
 import { Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as yauzl from 'yauzl';
-import { SrError } from '../errors';
+import { SrError } from '../core/errors';
 
 export interface ExtractLimits {
   /** Most entries (files and folders) the archive may list. */
@@ -155,10 +155,8 @@ function entryNameOf(entry: yauzl.Entry): string {
 
 function openZip(zipPath: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(
-      zipPath,
-      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true },
-      (err, zip) => (err ? reject(new SrError(`cannot read zip ${zipPath}: ${err.message}`)) : resolve(zip)),
+    yauzl.open(zipPath, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true }, (err, zip) =>
+      err ? reject(new SrError(`cannot read zip ${zipPath}: ${err.message}`)) : resolve(zip),
     );
   });
 }

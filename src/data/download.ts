@@ -8,8 +8,8 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import * as path from 'path';
-import { SrError } from '../errors';
-import { fileSizeOrZero, humanBytes, removePath, sha256File } from './fsutil';
+import { SrError } from '../core/errors';
+import { fileSizeOrZero, humanBytes, removePath, sha256File } from '../core/fsutil';
 
 export interface DownloadOptions {
   /** Expected SHA-256 in hex. On a mismatch the file is deleted and an SrError names both hashes. */

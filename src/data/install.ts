@@ -7,11 +7,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
-import { SrError, UsageError } from '../errors';
-import { writeFileAtomic } from '../util/atomic';
+import { SrError, UsageError } from '../core/errors';
+import { writeFileAtomic } from '../core/atomic';
 import { extractZip, type ExtractLimits } from './archive';
 import { downloadFile } from './download';
-import { moveIntoPlace, prepareInstall, removePath, sha256File, tempPrefix } from './fsutil';
+import { moveIntoPlace, prepareInstall, removePath, sha256File, tempPrefix } from '../core/fsutil';
 import type { DatasetSpec } from './datasets/types';
 
 export const MARKER_FILE = '.sr-complete.json';
@@ -164,7 +164,6 @@ async function extractHrImages(spec: DatasetSpec, archive: string, hrDir: string
   }
   return files.length;
 }
-
 
 function resultFor(spec: DatasetSpec, dir: string, marker: CompletionMarker, alreadyPresent: boolean): InstallResult {
   return { name: spec.name, dir, hrDir: path.join(dir, HR_FOLDER), alreadyPresent, marker };

@@ -3,7 +3,7 @@
  * Pure JS over typed arrays: building a batch takes well under a millisecond, so the backend never
  * waits for data, and the only randomness is a seeded Rng whose state a checkpoint can keep.
  */
-import type { Rng } from '../util/rng';
+import type { Rng } from '../core/rng';
 import type { Plane, TrainingPair } from './training-set';
 
 export interface PatchOptions {

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { SrError, UsageError } from '../errors';
+import { SrError, UsageError } from '../core/errors';
 import { luma } from '../image/color';
 import { readImage } from '../image/io';
 import { imresize, modcrop } from '../image/resize';
@@ -54,7 +54,11 @@ function plane(t: tf.Tensor3D): Plane {
 }
 
 /** One HR image to a training pair; tensors live only inside this call. */
-export function makePair(name: string, color: tf.Tensor3D, options: Pick<TrainingSetOptions, 'scale' | 'space' | 'inputIsUpsampled'>): TrainingPair {
+export function makePair(
+  name: string,
+  color: tf.Tensor3D,
+  options: Pick<TrainingSetOptions, 'scale' | 'space' | 'inputIsUpsampled'>,
+): TrainingPair {
   const [input, target] = tf.tidy(() => {
     // The colour conversion comes after degradation, as at evaluation time (LR is an 8-bit RGB image).
     const hr = modcrop(color, options.scale);

@@ -15,12 +15,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
 import { pipeline } from 'stream/promises';
-import { SrError, UsageError } from '../errors';
+import { SrError, UsageError } from '../core/errors';
 import { readKerasWeights } from '../models/keras-h5';
 import { KERAS_VGG19_NOTOP_FILE, VGG19_CONV_LAYERS, checkVgg19Weights } from '../models/vgg';
-import { writeFileAtomic } from '../util/atomic';
+import { writeFileAtomic } from '../core/atomic';
 import { downloadFile } from './download';
-import { moveIntoPlace, prepareInstall, removePath, sha256File, tempPrefix } from './fsutil';
+import { moveIntoPlace, prepareInstall, removePath, sha256File, tempPrefix } from '../core/fsutil';
 import { MARKER_FILE, type ChecksumTrust, type DownloadInstallOptions } from './install';
 
 /** What a downloaded weights file turned out to hold, recorded in the marker. */
@@ -66,7 +66,12 @@ export const vgg19Weights: WeightsSpec = {
   async verify(file) {
     // Reading the values too (not only the shapes) proves the data itself is readable.
     const structure = checkVgg19Weights(await readKerasWeights(file, { layers: VGG19_CONV_LAYERS }));
-    return { format: 'keras-h5', layers: VGG19_CONV_LAYERS.length, parameters: structure.parameters, standardWidths: structure.standardWidths };
+    return {
+      format: 'keras-h5',
+      layers: VGG19_CONV_LAYERS.length,
+      parameters: structure.parameters,
+      standardWidths: structure.standardWidths,
+    };
   },
 };
 
@@ -194,7 +199,12 @@ function chooseChecksum(spec: WeightsSpec, opts: WeightsInstallOptions): { sha25
   );
 }
 
-async function fetchFile(spec: WeightsSpec, url: string, sha256: string | undefined, opts: WeightsInstallOptions): Promise<{ path: string; sha256: string }> {
+async function fetchFile(
+  spec: WeightsSpec,
+  url: string,
+  sha256: string | undefined,
+  opts: WeightsInstallOptions,
+): Promise<{ path: string; sha256: string }> {
   // The URL is part of the name so that a .part from one mirror is never resumed from another.
   const urlTag = createHash('sha256').update(url).digest('hex').slice(0, 12);
   const file = path.join(opts.root, `.sr-download-${spec.name}-${urlTag}${path.extname(spec.fileName)}`);
@@ -209,7 +219,6 @@ async function fetchFile(spec: WeightsSpec, url: string, sha256: string | undefi
   });
   return { path: result.path, sha256: result.sha256 };
 }
-
 
 async function md5File(file: string): Promise<string> {
   const hash = createHash('md5');

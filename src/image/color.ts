@@ -30,7 +30,10 @@ function applyColorMatrix(t: tf.Tensor, matrix: number[][], scaleIn: number, off
     const shape = t.shape;
     const flat = t.reshape([-1, 3]);
     // out = ((in * scaleIn - offsetIn) @ M^T) * scaleOut + offsetOut, folded into one matMul and add.
-    const m = tf.tensor2d(matrix).transpose().mul(scaleIn * scaleOut);
+    const m = tf
+      .tensor2d(matrix)
+      .transpose()
+      .mul(scaleIn * scaleOut);
     const bias = tf.tensor1d(offsetIn).mul(-scaleOut).reshape([1, 3]).matMul(tf.tensor2d(matrix).transpose()).add(tf.tensor1d(offsetOut));
     return flat.matMul(m).add(bias).reshape(shape);
   });
@@ -38,7 +41,14 @@ function applyColorMatrix(t: tf.Tensor, matrix: number[][], scaleIn: number, off
 
 /** [..., 3] RGB in [0, 1] to [..., 3] YCbCr in [0, 1] (Y in [16/255, 235/255]). */
 export function rgbToYcbcr(rgb: tf.Tensor): tf.Tensor {
-  return applyColorMatrix(rgb, RGB_TO_YCBCR, 1, [0, 0, 0], 1 / 255, YCBCR_OFFSET.map((v) => v / 255));
+  return applyColorMatrix(
+    rgb,
+    RGB_TO_YCBCR,
+    1,
+    [0, 0, 0],
+    1 / 255,
+    YCBCR_OFFSET.map((v) => v / 255),
+  );
 }
 
 /** Inverse of rgbToYcbcr (not clipped). */
@@ -54,6 +64,10 @@ export function luma(t: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const w = tf.tensor2d(RGB_TO_YCBCR[0].map((v) => [v / 255]));
     const shape = [...t.shape.slice(0, -1), 1];
-    return t.reshape([-1, 3]).matMul(w).add(16 / 255).reshape(shape);
+    return t
+      .reshape([-1, 3])
+      .matMul(w)
+      .add(16 / 255)
+      .reshape(shape);
   });
 }

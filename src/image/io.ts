@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp, { type Sharp } from 'sharp';
-import { SrError, UsageError } from '../errors';
-import { writeAtomic } from '../util/atomic';
+import { SrError, UsageError } from '../core/errors';
+import { writeAtomic } from '../core/atomic';
 
 export type Channels = 1 | 2 | 3 | 4;
 

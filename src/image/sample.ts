@@ -8,16 +8,19 @@ function fan(cx: number, cy: number, r: number, lines: number, color: string): s
   const parts: string[] = [];
   for (let i = 0; i < lines; i++) {
     const a = (Math.PI / 2) * (i / (lines - 1));
-    parts.push(`<line x1="${cx}" y1="${cy}" x2="${(cx + r * Math.cos(a)).toFixed(2)}" y2="${(cy - r * Math.sin(a)).toFixed(2)}" stroke="${color}" stroke-width="0.8"/>`);
+    parts.push(
+      `<line x1="${cx}" y1="${cy}" x2="${(cx + r * Math.cos(a)).toFixed(2)}" y2="${(cy - r * Math.sin(a)).toFixed(2)}" stroke="${color}" stroke-width="0.8"/>`,
+    );
   }
   return parts.join('');
 }
 
 function checkerboard(x: number, y: number, cell: number, n: number): string {
   const parts: string[] = [];
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    if ((i + j) % 2 === 0) parts.push(`<rect x="${x + j * cell}" y="${y + i * cell}" width="${cell}" height="${cell}" fill="#222"/>`);
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      if ((i + j) % 2 === 0) parts.push(`<rect x="${x + j * cell}" y="${y + i * cell}" width="${cell}" height="${cell}" fill="#222"/>`);
+    }
   return parts.join('');
 }
 
@@ -40,5 +43,8 @@ export function sampleSvg(size = 256): string {
 
 /** The sample picture as a PNG buffer (RGB, 8-bit). */
 export async function drawSample(size = 256): Promise<Buffer> {
-  return sharp(Buffer.from(sampleSvg(size))).flatten({ background: '#f4f1ea' }).png().toBuffer();
+  return sharp(Buffer.from(sampleSvg(size)))
+    .flatten({ background: '#f4f1ea' })
+    .png()
+    .toBuffer();
 }

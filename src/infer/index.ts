@@ -6,18 +6,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { SrError, UsageError } from '../errors';
+import { SrError, UsageError } from '../core/errors';
 import { imresize, RESIZE_KERNELS } from '../image/resize';
 import type { Image } from '../image/io';
 import { splitImage, tensorsToImage } from '../image/tensor';
-import { findModel, parseModelOptions } from '../models';
-import { backendInfo } from '../backend';
-import { isCheckpointDir, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../train/checkpoint';
-import { onnxCheckpointUpscaler } from '../onnx/upscaler';
+import { describeNetwork, findArchitecture, type ShownNetwork } from '../models';
+import { backendInfo } from '../runtime/tfjs';
+import { isCheckpointDir, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../checkpoint';
+import { onnxCheckpointNetwork, type OnnxNetworkOptions } from '../engines/onnx/network';
 import { interpolationUpscaler, isInterpolation } from './interpolation';
-import { DEFAULT_TILE_PAD } from './tile';
-import { modelUpscaler, type ModelDescription } from './model-upscaler';
+import { DEFAULT_TILE_PAD, tiledUpscaler, type TileSize } from './tile';
+import { ensembleUpscaler } from './ensemble';
+import { engineUpscaler, modelUpscaler } from './model-upscaler';
 import type { EngineChoice, EngineInfo, Upscaler } from './upscaler';
+import { packagePath } from '../core/paths';
 
 export { ENGINE_CHOICES, type EngineChoice, type EngineInfo, type Upscaler } from './upscaler';
 export { interpolationUpscaler, isInterpolation } from './interpolation';
@@ -52,7 +54,7 @@ const TRAIN_COMMAND: Record<string, string> = {
 
 export function shippedCheckpointsDir(): string {
   // src/infer or dist/infer: the package root is two levels up.
-  return path.resolve(__dirname, '..', '..', 'checkpoints');
+  return packagePath('checkpoints');
 }
 
 export function checkScale(scale: number): void {
@@ -74,7 +76,9 @@ function shippedFor(name: string, scale: number): string {
     const available = SUPPORTED_SCALES.filter((s) => isCheckpointDir(path.join(shippedCheckpointsDir(), `${name}-x${s}`)));
     throw new UsageError(
       `no shipped ${name} weights for x${scale}` +
-        (available.length ? ` (shipped: ${available.map((s) => `x${s}`).join(', ')})` : `; train them with \`${TRAIN_COMMAND[name] ?? `sr train ${name}`}\` and pass the run folder as --model`),
+        (available.length
+          ? ` (shipped: ${available.map((s) => `x${s}`).join(', ')})`
+          : `; train them with \`${TRAIN_COMMAND[name] ?? `sr train ${name}`}\` and pass the run folder as --model`),
     );
   }
   return dir;
@@ -85,19 +89,15 @@ function knownNames(): string {
 }
 
 /** What the upscalers need to know about a checkpoint's network, refusing one trained for another scale. */
-export function describeCheckpoint(dir: string, meta: CheckpointMeta, label: string, scale?: number): ModelDescription {
+export function describeCheckpoint(dir: string, meta: CheckpointMeta, label: string, scale?: number): ShownNetwork {
   if (scale !== undefined && meta.scale !== scale) throw new UsageError(`checkpoint ${dir} was trained for x${meta.scale}, not x${scale}`);
-  const spec = findModel(meta.architecture);
-  if (!spec) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
-  const options = parseModelOptions(spec, meta.options, `${dir} meta.options`);
-  return {
-    name: label,
-    scale: meta.scale,
-    inputSpace: meta.inputSpace,
-    inputIsUpsampled: meta.inputIsUpsampled,
-    shrink: spec.shrink(options),
-    featureChannels: spec.featureChannels(options),
-  };
+  if (!findArchitecture(meta.architecture)) throw new SrError(`checkpoint ${dir}: unknown architecture '${meta.architecture}'`);
+  return { name: label, ...describeNetwork(meta.architecture, meta.options, meta.scale, `${dir} meta.options`) };
+}
+
+/** A checkpoint's network on ONNX Runtime, as an Upscaler. */
+export async function onnxCheckpointUpscaler(dir: string, d: ShownNetwork, options: OnnxNetworkOptions = {}): Promise<Upscaler> {
+  return engineUpscaler(await onnxCheckpointNetwork(dir, d, options), d);
 }
 
 function tfjsEngine(requested: EngineChoice, notes: string[] = []): EngineInfo {
@@ -105,7 +105,12 @@ function tfjsEngine(requested: EngineChoice, notes: string[] = []): EngineInfo {
 }
 
 /** Loads a checkpoint folder as an Upscaler on the requested engine. */
-export async function upscalerFromCheckpoint(dir: string, label: string, scale?: number, engineOptions: EngineOptions = {}): Promise<Upscaler> {
+export async function upscalerFromCheckpoint(
+  dir: string,
+  label: string,
+  scale?: number,
+  engineOptions: EngineOptions = {},
+): Promise<Upscaler> {
   const requested = engineOptions.engine ?? 'tfjs';
   const notes: string[] = [];
   if (requested !== 'tfjs') {
@@ -157,6 +162,25 @@ export async function loadUpscaler(request: UpscalerRequest): Promise<Upscaler> 
   return upscalerFromCheckpoint(dir, label, request.scale, request);
 }
 
+export interface BuildUpscalerOptions {
+  model: string;
+  scale?: number;
+  tile: TileSize;
+  tilePad: number;
+  ensemble?: boolean;
+  engine?: EngineChoice;
+  /** wasm threads; also ONNX Runtime's intra-op threads. */
+  threads?: number;
+  /** Called after each tile when an image is upscaled in tiles. */
+  onTile?: (done: number, total: number) => void;
+}
+
+/** The model, tiled to bound memory, optionally self-ensembled (the ensemble runs per tile). */
+export async function buildUpscaler(opts: BuildUpscalerOptions): Promise<Upscaler> {
+  const base = await loadUpscaler({ model: opts.model, scale: opts.scale, engine: opts.engine, threads: opts.threads });
+  return tiledUpscaler(opts.ensemble ? ensembleUpscaler(base) : base, { tile: opts.tile, pad: opts.tilePad, onTile: opts.onTile });
+}
+
 /** LR pixels mirrored around an alpha channel before the model sees it (at most the image size). */
 export const ALPHA_MODEL_PAD = 16;
 
@@ -172,7 +196,21 @@ export async function upscaleAlphaWithModel(alpha: tf.Tensor3D, upscaler: Upscal
   const [h, w] = alpha.shape;
   const s = upscaler.scale;
   const [py, px] = [Math.min(ALPHA_MODEL_PAD, h), Math.min(ALPHA_MODEL_PAD, w)];
-  const input = tf.tidy(() => tf.tile(tf.mirrorPad(alpha, [[py, py], [px, px], [0, 0]], 'symmetric'), [1, 1, 3]) as tf.Tensor3D);
+  const input = tf.tidy(
+    () =>
+      tf.tile(
+        tf.mirrorPad(
+          alpha,
+          [
+            [py, py],
+            [px, px],
+            [0, 0],
+          ],
+          'symmetric',
+        ),
+        [1, 1, 3],
+      ) as tf.Tensor3D,
+  );
   let up: tf.Tensor3D;
   try {
     up = await upscaler.upscale(input);
@@ -247,7 +285,10 @@ async function upscaleWhole(image: Image, upscaler: Upscaler, options: UpscaleIm
     return resized;
   };
   const upscaleAlpha = async (a: tf.Tensor3D): Promise<tf.Tensor3D> => {
-    const up = options.alpha === 'model' ? toOutput(await upscaleAlphaWithModel(a, upscaler)) : imresize(a, factor, { outHeight: outH, outWidth: outW });
+    const up =
+      options.alpha === 'model'
+        ? toOutput(await upscaleAlphaWithModel(a, upscaler))
+        : imresize(a, factor, { outHeight: outH, outWidth: outW });
     const clipped = tf.clipByValue(up, 0, 1) as tf.Tensor3D;
     up.dispose();
     return clipped;

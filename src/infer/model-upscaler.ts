@@ -7,20 +7,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { rgbToYcbcr, ycbcrToRgb } from '../image/color';
 import { imresize } from '../image/resize';
-import type { InputSpace } from '../models/registry';
-import { FoldedNetwork, type Network } from './fold';
-import type { EngineInfo, Upscaler } from './upscaler';
+import type { NetworkPlumbing } from '../models';
+import { FoldedNetwork, type Network } from '../engines/fold';
+import type { AsyncNetwork, EngineInfo, EngineNetwork } from '../engines/network';
+import type { Upscaler } from './upscaler';
 
-export interface ModelDescription {
-  name: string;
-  scale: number;
-  inputSpace: InputSpace;
-  inputIsUpsampled: boolean;
-  /** Pixels lost per side by 'valid' convolutions; the input is mirror-padded by this much. */
-  shrink: number;
-  /** The widest feature map's channels at output resolution (ModelSpec.featureChannels). */
-  featureChannels?: number;
-}
+/** What the colour pipeline needs of a network, with the name it is shown by ('srcnn-x3', a path). */
+export type LabelledNetwork = NetworkPlumbing & { name: string };
 
 /**
  * Feature maps of the widest size alive at once while a network runs (a layer's input and output):
@@ -29,7 +22,7 @@ export interface ModelDescription {
 const LIVE_FEATURE_MAPS = 2;
 
 /** Working memory one LR pixel costs when run at once, for automatic tiling (undefined: unknown). */
-export function workBytesPerPixel(d: ModelDescription): number | undefined {
+export function workBytesPerPixel(d: LabelledNetwork): number | undefined {
   return d.featureChannels === undefined ? undefined : LIVE_FEATURE_MAPS * 4 * d.featureChannels * d.scale * d.scale;
 }
 
@@ -42,7 +35,18 @@ export function runNetwork(model: Network, x: tf.Tensor3D, shrink: number): tf.T
 function networkBatch(x: tf.Tensor3D, shrink: number): tf.Tensor4D {
   return tf.tidy(() => {
     const batch = x.expandDims(0) as tf.Tensor4D;
-    return shrink > 0 ? tf.mirrorPad(batch, [[0, 0], [shrink, shrink], [shrink, shrink], [0, 0]], 'symmetric') : batch;
+    return shrink > 0
+      ? tf.mirrorPad(
+          batch,
+          [
+            [0, 0],
+            [shrink, shrink],
+            [shrink, shrink],
+            [0, 0],
+          ],
+          'symmetric',
+        )
+      : batch;
   });
 }
 
@@ -53,7 +57,7 @@ interface NetworkInput {
   chroma?: tf.Tensor3D;
 }
 
-function networkInput(d: ModelDescription, lr: tf.Tensor3D): NetworkInput {
+function networkInput(d: LabelledNetwork, lr: tf.Tensor3D): NetworkInput {
   return tf.tidy(() => {
     const channels = lr.shape[2];
     const upsampled = () => imresize(lr, d.scale);
@@ -69,7 +73,7 @@ function networkInput(d: ModelDescription, lr: tf.Tensor3D): NetworkInput {
   }) as unknown as NetworkInput;
 }
 
-function networkResult(d: ModelDescription, out: tf.Tensor4D, input: NetworkInput, channels: number): tf.Tensor3D {
+function networkResult(d: LabelledNetwork, out: tf.Tensor4D, input: NetworkInput, channels: number): tf.Tensor3D {
   return tf.tidy(() => {
     const image = out.squeeze([0]) as tf.Tensor3D;
     if (d.inputSpace === 'y') return (input.chroma ? ycbcrToRgb(tf.concat([image, input.chroma], 2)) : image) as tf.Tensor3D;
@@ -78,18 +82,15 @@ function networkResult(d: ModelDescription, out: tf.Tensor4D, input: NetworkInpu
 }
 
 /** The whole colour pipeline around a network; exported for training-time validation. */
-export function upscaleWithNetwork(model: Network, d: ModelDescription, lr: tf.Tensor3D): tf.Tensor3D {
+export function upscaleWithNetwork(model: Network, d: LabelledNetwork, lr: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
     const input = networkInput(d, lr);
     return networkResult(d, model.predict(input.batch) as tf.Tensor4D, input, lr.shape[2]);
   });
 }
 
-/** A network that runs elsewhere (ONNX Runtime): NHWC batch in, NHWC batch out, asynchronously. */
-export type AsyncNetwork = (batch: tf.Tensor4D) => Promise<tf.Tensor4D>;
-
 /** upscaleWithNetwork for an AsyncNetwork: the same colour pipeline around it. */
-export async function upscaleWithAsyncNetwork(run: AsyncNetwork, d: ModelDescription, lr: tf.Tensor3D): Promise<tf.Tensor3D> {
+export async function upscaleWithAsyncNetwork(run: AsyncNetwork, d: LabelledNetwork, lr: tf.Tensor3D): Promise<tf.Tensor3D> {
   const input = networkInput(d, lr);
   let out: tf.Tensor4D | undefined;
   try {
@@ -101,7 +102,7 @@ export async function upscaleWithAsyncNetwork(run: AsyncNetwork, d: ModelDescrip
 }
 
 /** An Upscaler over a trained model, run with its batch norms folded (the model is owned). */
-export function modelUpscaler(model: tf.LayersModel, d: ModelDescription, engine?: EngineInfo): Upscaler {
+export function modelUpscaler(model: tf.LayersModel, d: LabelledNetwork, engine?: EngineInfo): Upscaler {
   const folded = FoldedNetwork.from(model);
   return {
     name: d.name,
@@ -115,5 +116,17 @@ export function modelUpscaler(model: tf.LayersModel, d: ModelDescription, engine
       folded.dispose();
       model.dispose();
     },
+  };
+}
+
+/** An Upscaler over a network on an engine (ONNX Runtime): the same colour pipeline around it. */
+export function engineUpscaler(network: EngineNetwork, d: LabelledNetwork): Upscaler {
+  return {
+    name: d.name,
+    scale: d.scale,
+    engine: network.engine,
+    bytesPerPixel: workBytesPerPixel(d),
+    upscale: (lr) => upscaleWithAsyncNetwork(network.run, d, lr),
+    dispose: () => network.dispose(),
   };
 }

@@ -48,7 +48,9 @@ export function defaultBytesPerPixel(scale: number): number {
  */
 export function autoTileSize(height: number, width: number, bytesPerPixel: number, pad: number, budgetBytes: number): number {
   if (height * width * bytesPerPixel <= budgetBytes) return 0;
-  const fits = AUTO_TILE_SIDES.find((side) => Math.min(height, side + 2 * pad) * Math.min(width, side + 2 * pad) * bytesPerPixel <= budgetBytes);
+  const fits = AUTO_TILE_SIDES.find(
+    (side) => Math.min(height, side + 2 * pad) * Math.min(width, side + 2 * pad) * bytesPerPixel <= budgetBytes,
+  );
   return fits ?? AUTO_TILE_SIDES[AUTO_TILE_SIDES.length - 1];
 }
 

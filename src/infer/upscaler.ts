@@ -2,23 +2,10 @@
  * An Upscaler turns a low-resolution colour tensor into a high-resolution one. Interpolation,
  * SRCNN and SRGAN all look the same to `sr upscale` and `sr eval` through this interface.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import type { EngineInfo } from '../engines/network';
 
-/** `--engine`: where a network runs. */
-export const ENGINE_CHOICES = ['auto', 'tfjs', 'onnx'] as const;
-export type EngineChoice = (typeof ENGINE_CHOICES)[number];
-
-/** Which engine runs an upscaler's network, and why when it is not the one asked for. */
-export interface EngineInfo {
-  requested: EngineChoice;
-  active: 'tfjs' | 'onnx';
-  /** One line for people: 'onnx (onnxruntime-node 1.30.0, CPU, 2 threads)', 'tfjs (wasm)'. */
-  description: string;
-  /** Fallbacks and the like, one line each. */
-  notes: string[];
-  /** ONNX engine: where the export is cached (null: in memory only) and whether it was built now. */
-  export?: { path: string | null; rebuilt: boolean };
-}
+export { ENGINE_CHOICES, type EngineChoice, type EngineInfo } from '../engines/network';
 
 export interface Upscaler {
   /** What to print: 'bicubic', 'srcnn-x3', a checkpoint path... */

@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 
 export function discriminatorLoss(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
   return tf.tidy(() =>
-    tf.losses.sigmoidCrossEntropy(tf.onesLike(realLogits), realLogits).add(tf.losses.sigmoidCrossEntropy(tf.zerosLike(fakeLogits), fakeLogits)),
+    tf.losses
+      .sigmoidCrossEntropy(tf.onesLike(realLogits), realLogits)
+      .add(tf.losses.sigmoidCrossEntropy(tf.zerosLike(fakeLogits), fakeLogits)),
   ) as tf.Scalar;
 }
 

@@ -5,6 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 export function psnrBatch(a: tf.Tensor4D, b: tf.Tensor4D, peak = 255): tf.Tensor1D {
   return tf.tidy(() => {
     const mse = tf.squaredDifference(a, b).mean([1, 2, 3]);
-    return tf.scalar(10).mul(tf.log(tf.scalar(peak * peak).div(mse))).div(Math.LN10) as tf.Tensor1D;
+    return tf
+      .scalar(10)
+      .mul(tf.log(tf.scalar(peak * peak).div(mse)))
+      .div(Math.LN10) as tf.Tensor1D;
   });
 }

@@ -31,14 +31,25 @@ export function buildDiscriminator(o: DiscriminatorOptions, seed = 0): tf.Layers
     const filters = o.width * 2 ** Math.floor(i / 2);
     const strides = i % 2 === 0 ? 1 : 2;
     x = tf.layers
-      .conv2d({ filters, kernelSize: 3, strides, padding: 'same', name: `d_conv${i}`, kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }) })
+      .conv2d({
+        filters,
+        kernelSize: 3,
+        strides,
+        padding: 'same',
+        name: `d_conv${i}`,
+        kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
+      })
       .apply(x) as T;
     if (i > 0) x = tf.layers.batchNormalization({ name: `d_bn${i}`, momentum: 0.9, epsilon: 1e-3 }).apply(x) as T;
     x = lrelu(`d_lrelu${i}`).apply(x) as T;
   }
   x = tf.layers.flatten({ name: 'd_flatten' }).apply(x) as T;
-  x = tf.layers.dense({ units: o.dense, name: 'd_dense1', kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }) }).apply(x) as T;
+  x = tf.layers
+    .dense({ units: o.dense, name: 'd_dense1', kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }) })
+    .apply(x) as T;
   x = lrelu('d_lrelu_dense').apply(x) as T;
-  const logit = tf.layers.dense({ units: 1, name: 'd_logit', kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }) }).apply(x) as T;
+  const logit = tf.layers
+    .dense({ units: 1, name: 'd_logit', kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }) })
+    .apply(x) as T;
   return tf.model({ inputs: input, outputs: logit, name: 'discriminator' });
 }

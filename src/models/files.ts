@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { SrError } from '../errors';
+import { SrError } from '../core/errors';
 
 export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersModel> {
   const jsonPath = path.join(dir, 'model.json');

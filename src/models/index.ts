@@ -1,6 +1,6 @@
-/** Every architecture, registered by importing its file. */
-import './srcnn';
-import './srresnet';
+/** Architectures by name (every one registered), and what a trained network is. */
+import './architectures';
 
-export { findModel, getModel, modelNames, parseModelOptions, registerModel } from './registry';
-export type { InputSpace, ModelSpec } from './registry';
+export { findArchitecture, getArchitecture, architectureNames, parseArchitectureOptions, registerArchitecture } from './registry';
+export type { InputSpace, ArchitectureSpec } from './registry';
+export { describeNetwork, type NetworkDescription, type NetworkPlumbing, type ShownNetwork } from './description';

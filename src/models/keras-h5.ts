@@ -13,7 +13,7 @@
  */
 import * as fs from 'fs';
 import * as vm from 'vm';
-import { SrError } from '../errors';
+import { SrError } from '../core/errors';
 
 export type H5wasm = typeof import('h5wasm');
 type H5Group = InstanceType<H5wasm['Group']>;

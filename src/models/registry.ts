@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { UsageError } from '../errors';
+import { UsageError } from '../core/errors';
 
 export type InputSpace = 'y' | 'rgb';
 
-export interface ModelSpec<Options extends Record<string, unknown> = Record<string, unknown>> {
+export interface ArchitectureSpec<Options extends Record<string, unknown> = Record<string, unknown>> {
   name: string;
   description: string;
   scales: number[];
@@ -33,23 +33,26 @@ export interface ModelSpec<Options extends Record<string, unknown> = Record<stri
   featureChannels(options: Options): number;
 }
 
-const registry = new Map<string, ModelSpec>();
+const registry = new Map<string, ArchitectureSpec>();
 
-export function registerModel<O extends Record<string, unknown>>(spec: ModelSpec<O>): ModelSpec<O> {
+export function registerArchitecture<O extends Record<string, unknown>>(spec: ArchitectureSpec<O>): ArchitectureSpec<O> {
   // Options pass through the schema on every build, so keys added after a checkpoint (or a caller)
   // was written take their defaults.
-  const registered: ModelSpec<O> = { ...spec, build: (options, scale, seed) => spec.build(spec.options.parse(options), scale, seed) };
-  registry.set(spec.name, registered as unknown as ModelSpec);
+  const registered: ArchitectureSpec<O> = {
+    ...spec,
+    build: (options, scale, seed) => spec.build(spec.options.parse(options), scale, seed),
+  };
+  registry.set(spec.name, registered as unknown as ArchitectureSpec);
   return registered;
 }
 
-export function findModel(name: string): ModelSpec | undefined {
+export function findArchitecture(name: string): ArchitectureSpec | undefined {
   return registry.get(name);
 }
 
-export function getModel(name: string): ModelSpec {
+export function getArchitecture(name: string): ArchitectureSpec {
   const spec = registry.get(name);
-  if (!spec) throw new UsageError(`unknown architecture '${name}' (known: ${modelNames().join(', ')})`);
+  if (!spec) throw new UsageError(`unknown architecture '${name}' (known: ${architectureNames().join(', ')})`);
   return spec;
 }
 
@@ -59,12 +62,12 @@ export function seeds(seed = 0): () => number {
   return () => (seed * 1000 + k++) >>> 0;
 }
 
-export function modelNames(): string[] {
+export function architectureNames(): string[] {
   return [...registry.keys()];
 }
 
 /** Parses architecture options, naming the offending key on failure. */
-export function parseModelOptions(spec: ModelSpec, raw: unknown, where = 'network'): Record<string, unknown> {
+export function parseArchitectureOptions(spec: ArchitectureSpec, raw: unknown, where = 'network'): Record<string, unknown> {
   const parsed = spec.options.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { registerModel, seeds } from './registry';
+import { registerArchitecture, seeds } from './registry';
 
 const options = z
   .object({
@@ -19,7 +19,7 @@ const options = z
 
 export type SrcnnOptions = z.infer<typeof options>;
 
-export const srcnn = registerModel<SrcnnOptions>({
+export const srcnn = registerArchitecture<SrcnnOptions>({
   name: 'srcnn',
   description: 'SRCNN: three convolutions on the bicubic-upscaled Y channel (MSE)',
   scales: [2, 3, 4],
@@ -33,12 +33,25 @@ export const srcnn = registerModel<SrcnnOptions>({
     const nextSeed = seeds(seed);
     const input = tf.input({ shape: [null, null, 1], name: 'y' });
     const conv = (filters: number, kernelSize: number, activation: 'relu' | 'linear', name: string) =>
-      tf.layers.conv2d({ filters, kernelSize, padding: o.padding, activation, name, kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }) });
+      tf.layers.conv2d({
+        filters,
+        kernelSize,
+        padding: o.padding,
+        activation,
+        name,
+        kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
+      });
     let x = conv(o.widths[0], o.kernels[0], 'relu', 'patch_extraction').apply(input) as tf.SymbolicTensor;
     x = conv(o.widths[1], o.kernels[1], 'relu', 'mapping').apply(x) as tf.SymbolicTensor;
     // The reconstruction layer starts small so the first steps do not overshoot.
     const out = tf.layers
-      .conv2d({ filters: 1, kernelSize: o.kernels[2], padding: o.padding, name: 'reconstruction', kernelInitializer: tf.initializers.randomNormal({ stddev: 1e-3, seed: nextSeed() }) })
+      .conv2d({
+        filters: 1,
+        kernelSize: o.kernels[2],
+        padding: o.padding,
+        name: 'reconstruction',
+        kernelInitializer: tf.initializers.randomNormal({ stddev: 1e-3, seed: nextSeed() }),
+      })
       .apply(x) as tf.SymbolicTensor;
     return tf.model({ inputs: input, outputs: out, name: 'srcnn' });
   },

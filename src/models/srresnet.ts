@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { DepthToSpace, ResizeBilinear, ScaleShift } from './layers';
-import { registerModel, seeds } from './registry';
+import { registerArchitecture, seeds } from './registry';
 
 const options = z
   .object({
@@ -62,7 +62,7 @@ function upsampler(conv: Conv, x: T, width: number, factor: number, i: number): 
   return prelu(`up${i}_prelu`).apply(y) as T;
 }
 
-export const srresnet = registerModel<SrresnetOptions>({
+export const srresnet = registerArchitecture<SrresnetOptions>({
   name: 'srresnet',
   description: 'SRResNet / SRGAN generator: residual blocks, BN, PReLU, sub-pixel upsampling (RGB)',
   scales: [2, 3, 4],
@@ -85,7 +85,13 @@ export const srresnet = registerModel<SrresnetOptions>({
     if (o.global_skip === 'bilinear') {
       // A small residual at the start (a hundredth of He's variance): early outputs stay near the interpolation.
       x = tf.layers
-        .conv2d({ filters: 3, kernelSize: o.tail_kernel, padding: 'same', name: 'tail_conv', kernelInitializer: tf.initializers.varianceScaling({ scale: 0.01, seed: tailSeed }) })
+        .conv2d({
+          filters: 3,
+          kernelSize: o.tail_kernel,
+          padding: 'same',
+          name: 'tail_conv',
+          kernelInitializer: tf.initializers.varianceScaling({ scale: 0.01, seed: tailSeed }),
+        })
         .apply(x) as T;
       const base = new ResizeBilinear({ factor: scale, name: 'base_upscale' }).apply(input) as T;
       const out = tf.layers.add({ name: 'global_skip' }).apply([base, x]) as T;
@@ -93,7 +99,14 @@ export const srresnet = registerModel<SrresnetOptions>({
     }
     // tanh output layer: Glorot's initialisation keeps it out of saturation at the start.
     x = tf.layers
-      .conv2d({ filters: 3, kernelSize: o.tail_kernel, padding: 'same', activation: 'tanh', name: 'tail_conv', kernelInitializer: tf.initializers.glorotUniform({ seed: tailSeed }) })
+      .conv2d({
+        filters: 3,
+        kernelSize: o.tail_kernel,
+        padding: 'same',
+        activation: 'tanh',
+        name: 'tail_conv',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: tailSeed }),
+      })
       .apply(x) as T;
     const out = new ScaleShift({ scale: 0.5, offset: 0.5, name: 'to_unit' }).apply(x) as T;
     return tf.model({ inputs: input, outputs: out, name: 'srresnet' });
@@ -106,7 +119,13 @@ export const srresnet = registerModel<SrresnetOptions>({
  * scale and offset at zero, so it adds nothing until training grows it (zero-initialised residual
  * branches, Goyal et al. 2017). A way to add capacity to a trained network without starting over.
  */
-export function deepenSrresnet(source: tf.LayersModel, options: SrresnetOptions, scale: number, blocks: number, seed?: number): tf.LayersModel {
+export function deepenSrresnet(
+  source: tf.LayersModel,
+  options: SrresnetOptions,
+  scale: number,
+  blocks: number,
+  seed?: number,
+): tf.LayersModel {
   if (blocks <= options.blocks) throw new Error(`deepening needs more than the ${options.blocks} blocks the network has, got ${blocks}`);
   const grown = srresnet.build({ ...options, blocks }, scale, seed);
   for (const layer of grown.layers) {

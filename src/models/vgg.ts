@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { SrError } from '../errors';
+import { SrError } from '../core/errors';
 import { loadLayersModelFromDir } from './files';
 import { readKerasWeights, type KerasTensor, type KerasTensorInfo, type KerasWeights } from './keras-h5';
 

@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { SrError, UsageError } from '../errors';
+import { SrError, UsageError } from '../core/errors';
 import { readImage } from '../image/io';
 import { splitImage } from '../image/tensor';
 import { score, type MetricChannel, type Score } from '../metrics';
@@ -89,11 +89,15 @@ export async function compareImages(options: CompareOptions): Promise<CompareRes
     const [h, w] = hr.shape;
     others.forEach((t, i) => {
       if (t.shape[0] !== h || t.shape[1] !== w) {
-        throw new SrError(`${options.inputs[i]}: ${t.shape[1]}x${t.shape[0]}, but HR ${options.hr} is ${w}x${h} (every image must have HR's size)`);
+        throw new SrError(
+          `${options.inputs[i]}: ${t.shape[1]}x${t.shape[0]}, but HR ${options.hr} is ${w}x${h} (every image must have HR's size)`,
+        );
       }
     });
     if (Math.min(h, w) - 2 * border < SSIM_WINDOW) {
-      throw new SrError(`${options.hr}: ${w}x${h} is too small to score with a border of ${border} (at least ${SSIM_WINDOW + 2 * border} pixels a side)`);
+      throw new SrError(
+        `${options.hr}: ${w}x${h} is too small to score with a border of ${border} (at least ${SSIM_WINDOW + 2 * border} pixels a side)`,
+      );
     }
     let crop: CropRect;
     if (options.crop) {
@@ -109,7 +113,11 @@ export async function compareImages(options: CompareOptions): Promise<CompareRes
     const columns: GridColumn[] = [{ label: hrLabel, lines: ['ground truth'], image: await cropToImage(hr, crop, zoom) }];
     for (const [i, t] of others.entries()) {
       const s = scores[i];
-      columns.push({ label: s.label, lines: [`PSNR ${s.psnr.toFixed(2)} dB`, `SSIM ${s.ssim.toFixed(4)}`], image: await cropToImage(t, crop, zoom) });
+      columns.push({
+        label: s.label,
+        lines: [`PSNR ${s.psnr.toFixed(2)} dB`, `SSIM ${s.ssim.toFixed(4)}`],
+        image: await cropToImage(t, crop, zoom),
+      });
     }
     return { grid: await renderGrid(columns), crop, zoom, hrLabel, scores };
   } finally {

@@ -4,7 +4,7 @@
  * pixel stays a visible square.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../errors';
+import { UsageError } from '../core/errors';
 import { luma } from '../image/color';
 import type { Image } from '../image/io';
 import { quantize } from '../image/tensor';
@@ -23,7 +23,8 @@ export const MAX_ZOOM = 16;
 
 /** Squared difference of the BT.601 Y of two [H, W, 1|3] images in [0, 1], row-major [H * W]. */
 export async function squaredErrorMap(a: tf.Tensor3D, b: tf.Tensor3D): Promise<Float32Array> {
-  if (a.shape.join('x') !== b.shape.join('x')) throw new Error(`error map of different shapes: ${a.shape.join('x')} vs ${b.shape.join('x')}`);
+  if (a.shape.join('x') !== b.shape.join('x'))
+    throw new Error(`error map of different shapes: ${a.shape.join('x')} vs ${b.shape.join('x')}`);
   const map = tf.tidy(() => tf.squaredDifference(luma(tf.clipByValue(a, 0, 1)), luma(tf.clipByValue(b, 0, 1))));
   const values = (await map.data()) as Float32Array;
   map.dispose();
@@ -36,7 +37,14 @@ export async function squaredErrorMap(a: tf.Tensor3D, b: tf.Tensor3D): Promise<F
  * enough, since borders are not scored and a model's padding shows there; ties go to the first
  * window in row order.
  */
-export function largestWindow(map: ArrayLike<number>, width: number, height: number, cropWidth: number, cropHeight: number, border = 0): CropRect {
+export function largestWindow(
+  map: ArrayLike<number>,
+  width: number,
+  height: number,
+  cropWidth: number,
+  cropHeight: number,
+  border = 0,
+): CropRect {
   const cw = Math.min(cropWidth, width);
   const ch = Math.min(cropHeight, height);
   const bx = width - cw >= 2 * border ? border : 0;

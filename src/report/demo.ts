@@ -7,19 +7,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { SrError, UsageError } from '../errors';
+import { SrError, UsageError } from '../core/errors';
 import { readImage, type Image } from '../image/io';
 import { imresize, modcrop } from '../image/resize';
 import { splitImage } from '../image/tensor';
 import { drawSample } from '../image/sample';
 import { checkScale, loadUpscaler, SHIPPED_MODELS, shippedCheckpointsDir } from '../infer';
-import { isCheckpointDir } from '../train/checkpoint';
-import { degrade } from '../metrics/evaluate';
+import { isCheckpointDir } from '../checkpoint';
+import { degrade } from '../infer/evaluate';
 import { score, type Score } from '../metrics';
 import { cropToImage, DEFAULT_CROP_SIZE, DEFAULT_ZOOM } from './crop';
 import { autoCrop, buildReportImage, cropNote, type MethodOutput } from './entry';
 import { renderGrid } from './grid';
 import { renderReportHtml, writeOutput } from './html';
+import { packagePath } from '../core/paths';
 
 export const DEFAULT_DEMO_DIR = 'sr-demo';
 
@@ -57,7 +58,7 @@ export interface DemoResult {
 
 export function defaultSamplePath(): string {
   // src/report or dist/report: the package root is two levels up.
-  return path.resolve(__dirname, '..', '..', 'docs', 'sample.png');
+  return packagePath('docs', 'sample.png');
 }
 
 /** Bounds for `sampleSize`: big enough to crop at x4, small enough to run in seconds to minutes. */
@@ -66,7 +67,8 @@ export const SAMPLE_SIZE_RANGE = [64, 2048] as const;
 /** `size` when it is a whole number within SAMPLE_SIZE_RANGE, else a usage error naming `what`. */
 export function checkSampleSize(size: number, what = 'the sample size', given: string = String(size)): number {
   const [min, max] = SAMPLE_SIZE_RANGE;
-  if (!Number.isInteger(size) || size < min || size > max) throw new UsageError(`${what} must be a whole number of pixels from ${min} to ${max}, got '${given}'`);
+  if (!Number.isInteger(size) || size < min || size > max)
+    throw new UsageError(`${what} must be a whole number of pixels from ${min} to ${max}, got '${given}'`);
   return size;
 }
 
@@ -128,7 +130,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const crop = await autoCrop(outputs[0].sr, hr, cropSize, scale);
     const columns = [{ label: 'HR', lines: ['ground truth'], image: await cropToImage(hr, crop, zoom) }];
     for (const o of outputs) {
-      columns.push({ label: o.label, lines: [`PSNR ${o.score.psnr.toFixed(2)} dB`, `SSIM ${o.score.ssim.toFixed(4)}`], image: await cropToImage(o.sr, crop, zoom) });
+      columns.push({
+        label: o.label,
+        lines: [`PSNR ${o.score.psnr.toFixed(2)} dB`, `SSIM ${o.score.ssim.toFixed(4)}`],
+        image: await cropToImage(o.sr, crop, zoom),
+      });
     }
     const grid = await renderGrid(columns);
     const gridPath = path.join(outDir, 'grid.png');

@@ -9,7 +9,7 @@ import { encodeImage } from '../image/io';
 import { imresize } from '../image/resize';
 import { tensorsToImage } from '../image/tensor';
 import { meanScore, score, type MetricChannel, type Score } from '../metrics';
-import type { ScoredTensors } from '../metrics/evaluate';
+import type { ScoredTensors } from '../infer/evaluate';
 import { cropToImage, DEFAULT_CROP_SIZE, DEFAULT_ZOOM, largestWindow, squaredErrorMap, type CropRect } from './crop';
 import type { ReportImage, VisualReport } from './html';
 
@@ -60,7 +60,12 @@ async function thumbnail(hr: tf.Tensor3D): Promise<Buffer> {
 }
 
 /** `outputs[0]` is the baseline: the crop is chosen where it is furthest from HR. */
-export async function buildReportImage(name: string, hr: tf.Tensor3D, outputs: MethodOutput[], options: EntryOptions = {}): Promise<ReportImage> {
+export async function buildReportImage(
+  name: string,
+  hr: tf.Tensor3D,
+  outputs: MethodOutput[],
+  options: EntryOptions = {},
+): Promise<ReportImage> {
   if (outputs.length === 0) throw new Error('a report entry needs at least one output');
   const zoom = options.zoom ?? DEFAULT_ZOOM;
   const crop = await autoCrop(outputs[0].sr, hr, options.cropSize ?? DEFAULT_CROP_SIZE, options.border ?? 0);
@@ -86,9 +91,7 @@ export async function buildReportImage(name: string, hr: tf.Tensor3D, outputs: M
 export class EvalReportCollector {
   private readonly images: ReportImage[] = [];
 
-  constructor(
-    private readonly options: { model: string; scale: number; channel: MetricChannel; zoom?: number; cropSize?: number },
-  ) {}
+  constructor(private readonly options: { model: string; scale: number; channel: MetricChannel; zoom?: number; cropSize?: number }) {}
 
   async add(scored: ScoredTensors): Promise<void> {
     const { scale, channel } = this.options;
@@ -117,7 +120,12 @@ export class EvalReportCollector {
     const methods = ['bicubic', model];
     return {
       title: `${model} on ${dataset}, x${scale}`,
-      details: [`dataset ${dataset}`, `x${scale}`, channel === 'y' ? 'PSNR/SSIM on the Y channel' : 'PSNR/SSIM on RGB', `${scale}-pixel border not scored`],
+      details: [
+        `dataset ${dataset}`,
+        `x${scale}`,
+        channel === 'y' ? 'PSNR/SSIM on the Y channel' : 'PSNR/SSIM on RGB',
+        `${scale}-pixel border not scored`,
+      ],
       methods,
       cropNote: cropNote('bicubic', this.options.cropSize ?? DEFAULT_CROP_SIZE, zoom),
       images: this.images,

@@ -92,10 +92,14 @@ export async function renderGrid(columns: GridColumn[]): Promise<Grid> {
     const slot = slotWidths[i];
     const centre = left + slot / 2;
     let baseline = MARGIN + LABEL_SIZE;
-    texts.push(`<text x="${centre}" y="${baseline}" font-size="${LABEL_SIZE}" font-weight="bold">${escapeXml(fitText(c.label, LABEL_SIZE, slot, true))}</text>`);
+    texts.push(
+      `<text x="${centre}" y="${baseline}" font-size="${LABEL_SIZE}" font-weight="bold">${escapeXml(fitText(c.label, LABEL_SIZE, slot, true))}</text>`,
+    );
     for (const line of c.lines ?? []) {
       baseline += LINE_GAP + LINE_SIZE;
-      texts.push(`<text x="${centre}" y="${baseline}" font-size="${LINE_SIZE}" fill="#444">${escapeXml(fitText(line, LINE_SIZE, slot))}</text>`);
+      texts.push(
+        `<text x="${centre}" y="${baseline}" font-size="${LINE_SIZE}" fill="#444">${escapeXml(fitText(line, LINE_SIZE, slot))}</text>`,
+      );
     }
     const panel = { left: Math.round(left + (slot - imageWidth) / 2), top: MARGIN + headerHeight, width: imageWidth, height: imageHeight };
     panels.push(panel);

@@ -3,9 +3,9 @@
  * and the small script inline, nothing fetched) with the metrics table and, per image, crops of
  * the baseline, each model and HR side by side, plus a before/after slider.
  */
-import { SrError } from '../errors';
+import { SrError } from '../core/errors';
 import type { Score } from '../metrics';
-import { writeFileAtomic } from '../util/atomic';
+import { writeFileAtomic } from '../core/atomic';
 import type { CropRect } from './crop';
 import { escapeXml } from './grid';
 
@@ -54,7 +54,10 @@ function metricsTable(report: VisualReport): string {
   const head2 = `<tr>${methods.map(() => '<th>PSNR (dB)</th><th>SSIM</th>').join('')}</tr>`;
   const row = (name: string, scores: Score[], cls: string, link: boolean) =>
     `<tr class="${cls}"><td>${link ? `<a href="#${anchor(name)}">${esc(name)}</a>` : esc(name)}</td>${scores.map((s) => `<td>${psnr(s)}</td><td>${ssim(s)}</td>`).join('')}` +
-    `${scores.slice(1).map((s) => `<td class="gain">${gain(s, scores[0])}</td>`).join('')}</tr>`;
+    `${scores
+      .slice(1)
+      .map((s) => `<td class="gain">${gain(s, scores[0])}</td>`)
+      .join('')}</tr>`;
   const body = report.images.map((img) => row(img.name, img.scores, 'image', true)).join('\n');
   return `<table id="metrics">
 <thead>${head1}${head2}</thead>
@@ -77,7 +80,8 @@ function imageSection(report: VisualReport, img: ReportImage): string {
   const { crop, zoom } = img;
   const [w, h] = [crop.width * zoom, crop.height * zoom];
   const pct = (v: number, total: number) => ((100 * v) / total).toFixed(3);
-  const where = `<figure class="where"><div class="thumb"><img src="${dataUri(img.thumbnail)}" alt="${esc(img.name)}, whole image">` +
+  const where =
+    `<figure class="where"><div class="thumb"><img src="${dataUri(img.thumbnail)}" alt="${esc(img.name)}, whole image">` +
     `<div class="box" style="left:${pct(crop.x, img.width)}%;top:${pct(crop.y, img.height)}%;width:${pct(crop.width, img.width)}%;height:${pct(crop.height, img.height)}%"></div></div>` +
     `<figcaption>${img.width}x${img.height}<br>crop ${crop.width}x${crop.height} at (${crop.x}, ${crop.y})</figcaption></figure>`;
   const panels = report.methods.map((m, i) =>

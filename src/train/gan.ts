@@ -10,18 +10,28 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { GanOptions, SupervisedConfig } from '../config/schema';
+import type { GanOptions, TrainingConfig } from '../config/schema';
 import { datasetsRoot } from '../data/datasets';
 import type { Batch } from '../data/patches';
 import { vgg19Weights, weightsStatus } from '../data/weights';
-import { SrError, UsageError } from '../errors';
+import { SrError, UsageError } from '../core/errors';
 import { discriminatorLoss, generatorAdversarialLoss } from '../losses/adversarial';
 import { mseContentLoss, vggContentLoss, type ContentLoss } from '../losses/content';
-import { getModel } from '../models';
+import { getArchitecture } from '../models';
 import { buildDiscriminator } from '../models/discriminator';
 import { loadVggFeatures } from '../models/vgg';
-import type { InitOrigin, LoadedCheckpoint } from './checkpoint';
-import { initialWeights, makeOptimizer, minimizeIfFinite, runTraining, trainableVariables, type TrainableOptimizer, type TrainRunOptions, type TrainSummary, type TrainingTask } from './run';
+import type { InitOrigin, LoadedCheckpoint } from '../checkpoint';
+import {
+  initialWeights,
+  makeOptimizer,
+  minimizeIfFinite,
+  runTraining,
+  trainableVariables,
+  type TrainableOptimizer,
+  type TrainRunOptions,
+  type TrainSummary,
+  type TrainingTask,
+} from './run';
 
 export interface GanNetworks {
   generator: tf.LayersModel;
@@ -46,7 +56,7 @@ export function ganNetworks(
   generator: tf.LayersModel,
   discriminator: tf.LayersModel,
   content: ContentLoss,
-  config: SupervisedConfig,
+  config: TrainingConfig,
 ): GanNetworks & { generatorOptimizer: TrainableOptimizer; discriminatorOptimizer: TrainableOptimizer } {
   return {
     generator,
@@ -67,7 +77,10 @@ export function ganStep(n: GanNetworks, batch: Batch): GanStepLosses {
     // The discriminator sees a generator output it cannot change.
     const fake = tf.tidy(() => n.generator.apply(lr, { training: true }) as tf.Tensor4D);
     const dLoss = minimizeIfFinite(n.discriminatorOptimizer, n.discriminatorVars, () =>
-      discriminatorLoss(n.discriminator.apply(hr, { training: true }) as tf.Tensor, n.discriminator.apply(fake, { training: true }) as tf.Tensor),
+      discriminatorLoss(
+        n.discriminator.apply(hr, { training: true }) as tf.Tensor,
+        n.discriminator.apply(fake, { training: true }) as tf.Tensor,
+      ),
     );
     fake.dispose();
 
@@ -103,7 +116,7 @@ export async function contentLoss(options: GanOptions): Promise<{ loss: ContentL
   return { loss: vggContentLoss(features), features };
 }
 
-async function ganTask(config: SupervisedConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
+async function ganTask(config: TrainingConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
   const options = config.gan!;
   // Load VGG first: it is what most often is missing, and nothing has been built yet to clean up.
   const content = await contentLoss(options);
@@ -114,7 +127,7 @@ async function ganTask(config: SupervisedConfig, resumed: LoadedCheckpoint | und
     generator = resumed.networks.model;
     discriminator = resumed.networks.discriminator;
   } else {
-    generator = getModel(config.model).build(config.network, config.scale, config.train.seed);
+    generator = getArchitecture(config.model).build(config.network, config.scale, config.train.seed);
     try {
       init = await initialWeights(config, generator);
     } catch (err) {
@@ -139,12 +152,15 @@ async function ganTask(config: SupervisedConfig, resumed: LoadedCheckpoint | und
   };
 }
 
-export const MISSING_INIT = 'the adversarial phase starts from a pre-trained generator: give --init <SRResNet checkpoint> (from --phase pretrain)';
+export const MISSING_INIT =
+  'the adversarial phase starts from a pre-trained generator: give --init <SRResNet checkpoint> (from --phase pretrain)';
 
 /** SRGAN's second phase: `config.gan` set, `config.init` the pre-trained generator (unless resuming). */
 export async function trainGan(options: TrainRunOptions): Promise<TrainSummary> {
   const { config } = options;
   if (!config.gan) throw new SrError('trainGan needs a config with a gan section');
   if (!config.init && !fs.existsSync(path.join(options.out, 'last'))) throw new UsageError(MISSING_INIT);
-  return runTraining({ ...options, modelLabel: options.modelLabel ?? 'srgan' }, ['model', 'discriminator'], (resumed) => ganTask(config, resumed));
+  return runTraining({ ...options, modelLabel: options.modelLabel ?? 'srgan' }, ['model', 'discriminator'], (resumed) =>
+    ganTask(config, resumed),
+  );
 }

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import sharp from 'sharp';
-import { writeFileAtomic } from '../util/atomic';
+import { writeFileAtomic } from '../core/atomic';
 
 export interface LogRecord {
   iter: number;
@@ -66,10 +66,16 @@ function panel(series: Series, x: number, y: number, w: number, h: number, logY:
   const d = pts.map(([a, b], i) => `${i ? 'L' : 'M'}${px(a).toFixed(1)},${py(b).toFixed(1)}`).join(' ');
   parts.push(`<path d="${d}" fill="none" stroke="${series.color}" stroke-width="1.5"/>`);
   const fmt = (v: number) => (logY ? (10 ** v).toExponential(2) : v.toFixed(2));
-  parts.push(`<text x="${x + w - 4}" y="${y + 14}" text-anchor="end" font-family="sans-serif" font-size="11" fill="#555">${fmt(y1)}</text>`);
-  parts.push(`<text x="${x + w - 4}" y="${y + h - 4}" text-anchor="end" font-family="sans-serif" font-size="11" fill="#555">${fmt(y0)}</text>`);
+  parts.push(
+    `<text x="${x + w - 4}" y="${y + 14}" text-anchor="end" font-family="sans-serif" font-size="11" fill="#555">${fmt(y1)}</text>`,
+  );
+  parts.push(
+    `<text x="${x + w - 4}" y="${y + h - 4}" text-anchor="end" font-family="sans-serif" font-size="11" fill="#555">${fmt(y0)}</text>`,
+  );
   parts.push(`<text x="${x}" y="${y + h + 16}" font-family="sans-serif" font-size="11" fill="#555">iter ${x0}</text>`);
-  parts.push(`<text x="${x + w}" y="${y + h + 16}" text-anchor="end" font-family="sans-serif" font-size="11" fill="#555">iter ${x1}</text>`);
+  parts.push(
+    `<text x="${x + w}" y="${y + h + 16}" text-anchor="end" font-family="sans-serif" font-size="11" fill="#555">iter ${x1}</text>`,
+  );
   return parts.join('');
 }
 
@@ -82,13 +88,26 @@ export function curvesSvg(records: LogRecord[], fields: { key: string; label: st
   const body = fields
     .map((f, i) => {
       const points = records.filter((r) => typeof r[f.key] === 'number').map((r) => [r.iter, r[f.key] as number] as [number, number]);
-      return panel({ label: f.label, color: colors[i % colors.length], points }, 50, 30 + i * (panelH + 50), width - 70, panelH, Boolean(f.logY));
+      return panel(
+        { label: f.label, color: colors[i % colors.length], points },
+        50,
+        30 + i * (panelH + 50),
+        width - 70,
+        panelH,
+        Boolean(f.logY),
+      );
     })
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#f7f7f7"/>${body}</svg>`;
 }
 
-export async function writeCurvesPng(file: string, records: LogRecord[], fields: { key: string; label: string; logY?: boolean }[]): Promise<void> {
-  const png = await sharp(Buffer.from(curvesSvg(records, fields))).png().toBuffer();
+export async function writeCurvesPng(
+  file: string,
+  records: LogRecord[],
+  fields: { key: string; label: string; logY?: boolean }[],
+): Promise<void> {
+  const png = await sharp(Buffer.from(curvesSvg(records, fields)))
+    .png()
+    .toBuffer();
   await writeFileAtomic(file, png);
 }

@@ -8,19 +8,29 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { SupervisedConfig } from '../config/schema';
-import { SrError, UsageError } from '../errors';
+import type { TrainingConfig } from '../config/schema';
+import { SrError, UsageError } from '../core/errors';
 import { listImages } from '../data/datasets';
 import { PatchSampler, type Batch } from '../data/patches';
 import { loadTrainingSet } from '../data/training-set';
-import { upscaleWithNetwork, type ModelDescription } from '../infer/model-upscaler';
+import { upscaleWithNetwork } from '../infer/model-upscaler';
 import type { Upscaler } from '../infer/upscaler';
 import { readImage } from '../image/io';
-import { getModel, type ModelSpec } from '../models';
-import { evaluate, minEvalSize } from '../metrics/evaluate';
-import { Rng, type RngState } from '../util/rng';
-import { writeFileAtomic } from '../util/atomic';
-import { FORMAT, loadCheckpoint, readCheckpointMeta, recoverCheckpoint, saveCheckpoint, type CheckpointMeta, type InitOrigin, type LoadedCheckpoint, type NamedWeights } from './checkpoint';
+import { describeNetwork, getArchitecture } from '../models';
+import { evaluate, minEvalSize } from '../infer/evaluate';
+import { Rng, type RngState } from '../core/rng';
+import { writeFileAtomic } from '../core/atomic';
+import {
+  FORMAT,
+  loadCheckpoint,
+  readCheckpointMeta,
+  recoverCheckpoint,
+  saveCheckpoint,
+  type CheckpointMeta,
+  type InitOrigin,
+  type LoadedCheckpoint,
+  type NamedWeights,
+} from '../checkpoint';
 import { appendLog, readLog, truncateLog, writeCurvesPng } from './log';
 import { learningRateAt } from './schedule';
 import { stripCrop, writeStrip, type StripCrop } from './strip';
@@ -60,7 +70,7 @@ export interface TrainingTask {
 export type TaskFactory = (resumed: LoadedCheckpoint | undefined) => Promise<TrainingTask>;
 
 export interface TrainRunOptions {
-  config: SupervisedConfig;
+  config: TrainingConfig;
   out: string;
   resume: boolean;
   /** What the weights are known as, stored in the checkpoint meta ('srcnn', 'srresnet', 'srgan'). */
@@ -87,7 +97,7 @@ interface RunState {
   init?: InitOrigin;
 }
 
-export function makeOptimizer(config: SupervisedConfig['train']): TrainableOptimizer {
+export function makeOptimizer(config: TrainingConfig['train']): TrainableOptimizer {
   const opt = config.optimizer === 'sgd' ? tf.train.momentum(config.lr, config.momentum) : tf.train.adam(config.lr, 0.9, 0.999, 1e-8);
   return opt as unknown as TrainableOptimizer;
 }
@@ -134,21 +144,19 @@ export function minimizeIfFinite(optimizer: tf.Optimizer, vars: tf.Variable[], l
   return result;
 }
 
-export function describeNetwork(spec: ModelSpec, config: SupervisedConfig, label: string): ModelDescription {
-  return { name: label, scale: config.scale, inputSpace: spec.inputSpace, inputIsUpsampled: spec.inputIsUpsampled, shrink: spec.shrink(config.network) };
-}
-
 /**
  * Sets `model` to the weights of `config.init`, refusing a checkpoint of another architecture or
  * options; returns where they came from, for the run's checkpoint meta.
  */
-export async function initialWeights(config: SupervisedConfig, model: tf.LayersModel): Promise<InitOrigin> {
+export async function initialWeights(config: TrainingConfig, model: tf.LayersModel): Promise<InitOrigin> {
   const dir = config.init!;
   const loaded = await loadCheckpoint(dir);
   try {
     const { meta } = loaded;
     if (meta.architecture !== config.model || JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
-      throw new UsageError(`--init ${dir} holds ${meta.architecture} ${JSON.stringify(meta.options)}, which does not fit ${config.model} ${JSON.stringify(config.network)}`);
+      throw new UsageError(
+        `--init ${dir} holds ${meta.architecture} ${JSON.stringify(meta.options)}, which does not fit ${config.model} ${JSON.stringify(config.network)}`,
+      );
     }
     const weights = loaded.networks.model.getWeights();
     const shapes = model.getWeights().map((w) => w.shape.join('x'));
@@ -162,16 +170,19 @@ export async function initialWeights(config: SupervisedConfig, model: tf.LayersM
   }
 }
 
-function checkCompatible(meta: CheckpointMeta, config: SupervisedConfig, label: string, dir: string): void {
+function checkCompatible(meta: CheckpointMeta, config: TrainingConfig, label: string, dir: string): void {
   if (meta.architecture !== config.model) {
     throw new UsageError(`checkpoint ${dir} holds a ${meta.architecture} network, but the config trains ${config.model}`);
   }
   // The same generator is trained as 'srresnet' (pixel loss) and as 'srgan' (adversarial): a run
   // folder belongs to one of them.
   if (meta.model !== label) throw new UsageError(`${dir} is a ${meta.model} run, not a ${label} one; choose another --out`);
-  if (meta.scale !== config.scale) throw new UsageError(`checkpoint ${dir} was trained for x${meta.scale}, but the config asks for x${config.scale}`);
+  if (meta.scale !== config.scale)
+    throw new UsageError(`checkpoint ${dir} was trained for x${meta.scale}, but the config asks for x${config.scale}`);
   if (JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
-    throw new UsageError(`checkpoint ${dir} has network options ${JSON.stringify(meta.options)}, the config ${JSON.stringify(config.network)}`);
+    throw new UsageError(
+      `checkpoint ${dir} has network options ${JSON.stringify(meta.options)}, the config ${JSON.stringify(config.network)}`,
+    );
   }
 }
 
@@ -200,15 +211,16 @@ async function readableImages(files: string[], limit: number | undefined, scale:
 }
 
 /** Loss terms plotted in curves.png, besides the validation PSNR. */
-function curveFields(config: SupervisedConfig, losses: string[]) {
-  const label = (key: string) => (key === 'loss' ? `training loss (${config.gan ? 'generator total' : config.train.loss})` : key.replace(/_/g, ' '));
+function curveFields(config: TrainingConfig, losses: string[]) {
+  const label = (key: string) =>
+    key === 'loss' ? `training loss (${config.gan ? 'generator total' : config.train.loss})` : key.replace(/_/g, ' ');
   return [...losses.map((key) => ({ key, label: label(key), logY: true })), { key: 'val_psnr', label: 'validation PSNR (dB, Y)' }];
 }
 
 export async function runTraining(options: TrainRunOptions, roles: string[], createTask: TaskFactory): Promise<TrainSummary> {
   const { config, out } = options;
   const emit = options.onEvent ?? (() => undefined);
-  const spec = getModel(config.model);
+  const spec = getArchitecture(config.model);
   if (!spec.scales.includes(config.scale)) throw new UsageError(`${spec.name} does not support x${config.scale}`);
   const label = options.modelLabel ?? spec.name;
   const lastDir = path.join(out, 'last');
@@ -231,7 +243,9 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
     checkCompatible(lastMeta, config, label, lastDir);
     const done = lastMeta.training?.iterations ?? 0;
     if (done >= config.train.iterations) {
-      throw new UsageError(`${out} has trained ${done} iterations already (target ${config.train.iterations}): give a larger --iterations to train on`);
+      throw new UsageError(
+        `${out} has trained ${done} iterations already (target ${config.train.iterations}): give a larger --iterations to train on`,
+      );
     }
   }
   fs.mkdirSync(out, { recursive: true });
@@ -241,7 +255,9 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
   // Validation images are picked first (a subset may be held out of training, below); their
   // warnings follow the training set's, in the order the run uses them.
   const valWarnings: TrainEvent[] = [];
-  const valImages = config.data.val ? await readableImages(listImages(config.data.val), config.data.val_images, config.scale, (e) => valWarnings.push(e)) : [];
+  const valImages = config.data.val
+    ? await readableImages(listImages(config.data.val), config.data.val_images, config.scale, (e) => valWarnings.push(e))
+    : [];
   const pairs = await loadTrainingSet(config.data.train, {
     scale: config.scale,
     space: spec.inputSpace,
@@ -255,7 +271,12 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
     onLoad: (done, total) => emit({ type: 'loading', done, total }),
   });
   for (const warning of valWarnings) emit(warning);
-  const sampler = new PatchSampler(pairs, { inputSize: patch, scale: upsampled ? 1 : config.scale, batchSize: config.data.batch_size, augment: config.data.augment });
+  const sampler = new PatchSampler(pairs, {
+    inputSize: patch,
+    scale: upsampled ? 1 : config.scale,
+    batchSize: config.data.batch_size,
+    augment: config.data.augment,
+  });
 
   let state: RunState;
   let task: TrainingTask;
@@ -289,7 +310,7 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
 
   async function loop(): Promise<TrainSummary> {
     const rng = new Rng(state.rng);
-    const description = describeNetwork(spec, config, label);
+    const description = { name: label, ...describeNetwork(config.model, config.network, config.scale) };
     const started = Date.now() - state.seconds * 1000;
     const elapsed = () => (Date.now() - started) / 1000;
     const upscaler: Upscaler = {
@@ -308,7 +329,14 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
       inputSpace: spec.inputSpace,
       inputIsUpsampled: spec.inputIsUpsampled,
       channels: spec.inputSpace === 'y' ? 1 : 3,
-      training: { data: config.data.train, val: config.data.val, iterations: state.iteration, seconds: Math.round(elapsed()), config, init: state.init },
+      training: {
+        data: config.data.train,
+        val: config.data.val,
+        iterations: state.iteration,
+        seconds: Math.round(elapsed()),
+        config,
+        init: state.init,
+      },
       // These weights' own score: a checkpoint saved between validations has none (the run's best
       // is in state.json), so a shipped `last/` never claims another checkpoint's score.
       validation,
@@ -379,9 +407,12 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
         const action = config.train.on_nan;
         emit({ type: 'nan', iteration: state.iteration + 1, action });
         if (action === 'stop') {
-          const kept = lastSaved === undefined ? 'no checkpoint was saved before it' : `last good checkpoint: ${lastDir}, iteration ${lastSaved}`;
+          const kept =
+            lastSaved === undefined ? 'no checkpoint was saved before it' : `last good checkpoint: ${lastDir}, iteration ${lastSaved}`;
           const bad = Object.entries(losses).find(([, v]) => !Number.isFinite(v))!;
-          throw new SrError(`${bad[0] === 'loss' ? 'loss' : `${bad[0]} loss`} became ${bad[1]} at iteration ${state.iteration + 1}; stopped (${kept}; --on-nan skip ignores such batches)`);
+          throw new SrError(
+            `${bad[0] === 'loss' ? 'loss' : `${bad[0]} loss`} became ${bad[1]} at iteration ${state.iteration + 1}; stopped (${kept}; --on-nan skip ignores such batches)`,
+          );
         }
       }
       // A skipped batch still counts as an iteration, and still reaches the log/validate/save points

@@ -10,7 +10,7 @@ import { readImage, writeImage } from '../image/io';
 import { imresize } from '../image/resize';
 import { splitImage, tensorsToImage } from '../image/tensor';
 import type { Upscaler } from '../infer/upscaler';
-import { degrade } from '../metrics/evaluate';
+import { degrade } from '../infer/evaluate';
 
 export interface StripCrop {
   /** HR crop, RGB in [0, 1], sides a multiple of the scale. */

@@ -4,12 +4,21 @@
  * optimizer, one loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { SupervisedConfig } from '../config/schema';
+import type { TrainingConfig } from '../config/schema';
 import type { Batch } from '../data/patches';
 import { pixelLoss } from '../losses/pixel';
-import { getModel } from '../models';
-import { initialWeights, makeOptimizer, minimizeIfFinite, runTraining, trainableVariables, type TrainRunOptions, type TrainSummary, type TrainingTask } from './run';
-import type { InitOrigin, LoadedCheckpoint } from './checkpoint';
+import { getArchitecture } from '../models';
+import {
+  initialWeights,
+  makeOptimizer,
+  minimizeIfFinite,
+  runTraining,
+  trainableVariables,
+  type TrainRunOptions,
+  type TrainSummary,
+  type TrainingTask,
+} from './run';
+import type { InitOrigin, LoadedCheckpoint } from '../checkpoint';
 
 export { makeOptimizer, trainableVariables } from './run';
 export type { TrainEvent, TrainRunOptions, TrainSummary } from './run';
@@ -43,8 +52,8 @@ export function trainStep(
   );
 }
 
-async function supervisedTask(config: SupervisedConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
-  const spec = getModel(config.model);
+async function supervisedTask(config: TrainingConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
+  const spec = getArchitecture(config.model);
   let model: tf.LayersModel;
   let init: InitOrigin | undefined;
   if (resumed) {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { countConvFlops } from '../../src/bench/flops';
 import { median } from '../../src/bench/stats';
 import { passes } from '../../src/bench/targets';
-import { getModel } from '../../src/models';
+import { getArchitecture } from '../../src/models';
 import { sharedPath, tempDir, useTestBackend } from '../helpers/env';
 
 const ENTRY = path.resolve(__dirname, '..', '..', 'src', 'bench', 'index.ts');
@@ -23,10 +23,15 @@ interface Run {
 function runBench(args: string[], timeoutMs = 240_000): Promise<Run> {
   const env = { ...process.env, NO_COLOR: '1', SR_BACKEND: process.env.SR_TEST_BACKEND ?? 'wasm' };
   return new Promise((resolve) => {
-    execFile(process.execPath, ['-r', 'ts-node/register/transpile-only', ENTRY, ...args], { env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', ENTRY, ...args],
+      { env, timeout: timeoutMs, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -61,7 +66,15 @@ describe('npm run bench --json', () => {
     expect(typeof value).toBe('number');
     expect(Number.isFinite(value) && value > 0).toBe(true);
     expect(report.nativeConv).toMatchObject({ enabled: true });
-    for (const other of ['srresnet_train_step_ms', 'srgan_gan_step_s', 'srresnet_x4_infer_128_ms', 'srresnet_x4_infer_128_ms_onnx', 'eval_set14_bicubic_s', 'eval_set14_srgan_x4_s', 'eval_set14_srgan_x4_s_onnx']) {
+    for (const other of [
+      'srresnet_train_step_ms',
+      'srgan_gan_step_s',
+      'srresnet_x4_infer_128_ms',
+      'srresnet_x4_infer_128_ms_onnx',
+      'eval_set14_bicubic_s',
+      'eval_set14_srgan_x4_s',
+      'eval_set14_srgan_x4_s_onnx',
+    ]) {
       expect(report.metrics[other]).toBeNull();
       expect(report.results[other]).toBeUndefined();
     }
@@ -114,7 +127,14 @@ describe('npm run bench --json', () => {
     // Untrained weights would give meaningless scores, so these cases never fall back to them.
     const shipped = fs.existsSync(path.resolve(__dirname, '..', '..', 'checkpoints', 'srgan-x4', 'MANIFEST'));
     const dir = tempDir('sr-bench-');
-    const run = await runBench(['--only', 'eval_set14_srgan_x4_s,eval_set14_srgan_x4_s_onnx', '--set14', path.join(dir, 'none'), '--json', '--no-save']);
+    const run = await runBench([
+      '--only',
+      'eval_set14_srgan_x4_s,eval_set14_srgan_x4_s_onnx',
+      '--set14',
+      path.join(dir, 'none'),
+      '--json',
+      '--no-save',
+    ]);
     expect(run.code).toBe(0);
     const report = parseOnlyJson(run.stdout);
     for (const name of ['eval_set14_srgan_x4_s', 'eval_set14_srgan_x4_s_onnx']) {
@@ -135,7 +155,7 @@ describe('bench helpers', () => {
   beforeAll(useTestBackend);
 
   it('counts SRCNN 9-5-5 convolutions from the layer shapes', () => {
-    const spec = getModel('srcnn');
+    const spec = getArchitecture('srcnn');
     const model = spec.build(spec.options.parse({ padding: 'same' }), 3, 1);
     try {
       const count = countConvFlops(model, [16, 33, 33, 1]);
@@ -152,9 +172,9 @@ describe('bench helpers', () => {
   });
 
   it("follows 'valid' padding and SRResNet's sub-pixel upsamplers", () => {
-    const srcnn = getModel('srcnn');
+    const srcnn = getArchitecture('srcnn');
     const valid = srcnn.build(srcnn.options.parse({ padding: 'valid' }), 3, 1);
-    const srresnet = getModel('srresnet');
+    const srresnet = getArchitecture('srresnet');
     const x4 = srresnet.build(srresnet.options.parse({ blocks: 2, width: 8 }), 4, 1);
     try {
       expect(countConvFlops(valid, [1, 33, 33, 1]).convolutions.map((c) => c.output)).toEqual([
@@ -182,6 +202,10 @@ describe('bench helpers', () => {
       srresnet_x4_infer_128_ms: false,
       srresnet_x4_infer_128_ms_onnx: true,
     });
-    expect(passes({ srcnn_train_step_ms: null })).toEqual({ srcnn_train_step_ms: null, srresnet_x4_infer_128_ms: null, srresnet_x4_infer_128_ms_onnx: null });
+    expect(passes({ srcnn_train_step_ms: null })).toEqual({
+      srcnn_train_step_ms: null,
+      srresnet_x4_infer_128_ms: null,
+      srresnet_x4_infer_128_ms_onnx: null,
+    });
   });
 });

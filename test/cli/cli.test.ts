@@ -44,13 +44,19 @@ test('an explicit --backend that cannot start falls back and says so on stderr, 
   if (info.active === 'tensorflow') {
     expect(run.stderr).toBe('');
   } else {
-    expect(run.stderr).toMatch(new RegExp(`^sr: warning: backend tensorflow could not start \\(.*tfjs-node.*\\); running on ${info.active}\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(`^sr: warning: backend tensorflow could not start \\(.*tfjs-node.*\\); running on ${info.active}\n$`),
+    );
   }
 });
 
 describe('sr upscale', () => {
   it('keeps RGB, alpha and gray, and sizes the output by the scale', async () => {
-    for (const [input, channels] of [[rgb, 3], [rgba, 4], [gray, 1]] as const) {
+    for (const [input, channels] of [
+      [rgb, 3],
+      [rgba, 4],
+      [gray, 1],
+    ] as const) {
       const out = path.join(dir, `up-${channels}.png`);
       const run = await runSr(['upscale', input, '-o', out, '--model', 'bicubic', '--scale', '3', '--json']);
       expect(run.code).toBe(0);
@@ -146,7 +152,20 @@ describe('sr eval', () => {
   it('prints one JSON object with per-image and mean scores, and writes CSV and images', async () => {
     const csv = path.join(dir, 'scores.csv');
     const saveDir = path.join(dir, 'saved');
-    const run = await runSr(['eval', '--dataset', hrDir, '--model', 'bicubic', '--scale', '2', '--json', '--csv', csv, '--save-images', saveDir]);
+    const run = await runSr([
+      'eval',
+      '--dataset',
+      hrDir,
+      '--model',
+      'bicubic',
+      '--scale',
+      '2',
+      '--json',
+      '--csv',
+      csv,
+      '--save-images',
+      saveDir,
+    ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ dataset: 'hr', model: 'bicubic', scale: 2, channel: 'y' });
@@ -187,7 +206,11 @@ describe('sr eval', () => {
     [['eval', '--dataset', hrDir, '--scale', 'two'], 2, /--scale/],
     [['eval', '--dataset', emptyDir], 2, /no images/],
     // Checked before the evaluation runs, not found missing after it.
-    [['eval', '--dataset', hrDir, '--csv', path.join(dir, 'no-such-folder', 'scores.csv')], 2, /^sr: --csv .*scores\.csv: folder .*no-such-folder does not exist$/m],
+    [
+      ['eval', '--dataset', hrDir, '--csv', path.join(dir, 'no-such-folder', 'scores.csv')],
+      2,
+      /^sr: --csv .*scores\.csv: folder .*no-such-folder does not exist$/m,
+    ],
   ])('%j fails with exit %i', async (args, code, pattern) => {
     const run = await runSr(args as string[]);
     expect(run.code).toBe(code);
@@ -208,14 +231,31 @@ describe('sr upscale on a folder', () => {
     const run = await runSr(['upscale', src, '-o', out, '--scale', '2', '--suffix', '_up', '--json']);
     expect(run.code).toBe(1);
     const summary = JSON.parse(run.stdout);
-    expect(summary.written.map((w: { output: string }) => path.basename(w.output)).sort()).toEqual(['gray_up.png', 'one_up.png', 'two_up.jpg']);
+    expect(summary.written.map((w: { output: string }) => path.basename(w.output)).sort()).toEqual([
+      'gray_up.png',
+      'one_up.png',
+      'two_up.jpg',
+    ]);
     expect(summary.failed).toHaveLength(1);
     expect(summary.failed[0].input).toBe(path.join(src, 'broken.png'));
     expect(run.stderr.trim()).toMatch(/1 of 4 image\(s\) failed/);
     expect((await readImage(path.join(out, 'two_up.jpg'))).width).toBe(24);
 
     fs.rmSync(path.join(src, 'broken.png'));
-    const again = await runSr(['upscale', src, '-o', out, '--scale', '2', '--suffix', '_up', '--skip-existing', '--pattern', '*.png', '--json']);
+    const again = await runSr([
+      'upscale',
+      src,
+      '-o',
+      out,
+      '--scale',
+      '2',
+      '--suffix',
+      '_up',
+      '--skip-existing',
+      '--pattern',
+      '*.png',
+      '--json',
+    ]);
     expect(again.code).toBe(0);
     const second = JSON.parse(again.stdout);
     expect(second.written).toEqual([]);

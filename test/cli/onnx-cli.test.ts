@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import { readImage, writeImage } from '../../src/image/io';
-import { readOnnxMetadata } from '../../src/onnx/export';
+import { readOnnxMetadata } from '../../src/engines/onnx/export';
 import { saveTestCheckpoint } from '../helpers/checkpoints';
 import { expectOneLineError, runSr } from '../helpers/cli';
 import { tempDir, useTestBackend } from '../helpers/env';
@@ -20,7 +20,14 @@ const CACHE = { SR_CACHE_DIR: path.join(dir, 'cache') };
 
 beforeAll(async () => {
   await useTestBackend();
-  (await saveTestCheckpoint(srcnn, { architecture: 'srcnn', options: { kernels: [9, 5, 5], widths: [8, 4], padding: 'valid' }, scale: 3, seed: 5 })).dispose();
+  (
+    await saveTestCheckpoint(srcnn, {
+      architecture: 'srcnn',
+      options: { kernels: [9, 5, 5], widths: [8, 4], padding: 'valid' },
+      scale: 3,
+      seed: 5,
+    })
+  ).dispose();
   (await saveTestCheckpoint(srresnet, { architecture: 'srresnet', options: { blocks: 1, width: 8 }, scale: 2, seed: 6 })).dispose();
   await writeImage(rgba, patternImage(20, 16, 4));
   await writeImage(rgb, patternImage(18, 14, 3));
@@ -32,8 +39,19 @@ describe('sr export', () => {
     const run = await runSr(['export', srresnet, '-o', out, '--json'], CACHE);
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout);
-    expect(summary).toMatchObject({ output: out, checkpoint: srresnet, scale: 2, inputSpace: 'rgb', shrink: 0, bytes: fs.statSync(out).size });
-    expect(readOnnxMetadata(fs.readFileSync(out))).toMatchObject({ 'sr.scale': '2', 'sr.architecture': 'srresnet', 'sr.input_space': 'rgb' });
+    expect(summary).toMatchObject({
+      output: out,
+      checkpoint: srresnet,
+      scale: 2,
+      inputSpace: 'rgb',
+      shrink: 0,
+      bytes: fs.statSync(out).size,
+    });
+    expect(readOnnxMetadata(fs.readFileSync(out))).toMatchObject({
+      'sr.scale': '2',
+      'sr.architecture': 'srresnet',
+      'sr.input_space': 'rgb',
+    });
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -52,7 +70,9 @@ describe('sr export', () => {
       const run = await runSr(['export', model, '-o', path.join(dir, 'x.onnx')], CACHE);
       expect(run.code).toBe(2);
       expectOneLineError(run);
-      expect(run.stderr).toMatch(model === 'bicubic' ? /^sr: 'bicubic' is an interpolation kernel, not a network/ : /^sr: unknown model 'no-such-model'/);
+      expect(run.stderr).toMatch(
+        model === 'bicubic' ? /^sr: 'bicubic' is an interpolation kernel, not a network/ : /^sr: unknown model 'no-such-model'/,
+      );
     }
     expect(fs.existsSync(path.join(dir, 'x.onnx'))).toBe(false);
   });
@@ -62,9 +82,9 @@ describe('sr export', () => {
     fs.writeFileSync(blocker, 'x');
     for (const out of [path.join(dir, 'missing', 'm.onnx'), path.join(blocker, 'm.onnx'), dir]) {
       const run = await runSr(['export', srcnn, '-o', out], CACHE);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expectOneLineError(run);
-      expect(run.stderr).toMatch(/^sr: cannot write /);
+      expect(run.stderr).toMatch(/^sr: -o .*m\.onnx: folder .* does not exist$|^sr: -o .*: is a folder, expected a file name$/m);
     }
     expect(fs.existsSync(path.join(dir, 'missing'))).toBe(false);
   });
@@ -72,7 +92,10 @@ describe('sr export', () => {
 
 describe('sr upscale --engine', () => {
   it('gives the same image with onnx as with tfjs, within one gray level (Y model, alpha; RGB model)', async () => {
-    for (const [model, input, channels] of [[srcnn, rgba, 4], [srresnet, rgb, 3]] as const) {
+    for (const [model, input, channels] of [
+      [srcnn, rgba, 4],
+      [srresnet, rgb, 3],
+    ] as const) {
       const outputs = [];
       for (const engine of ['tfjs', 'onnx']) {
         const out = path.join(dir, `${path.basename(model)}-${engine}.png`);
@@ -97,13 +120,22 @@ describe('sr upscale --engine', () => {
   });
 
   it('falls back to tfjs with a note when onnxruntime-node does not load, and --engine onnx is a one-line error', async () => {
-    const auto = await runSr(['--threads', '1', 'upscale', rgb, '-o', path.join(dir, 'fallback.png'), '--model', srcnn, '--engine', 'auto', '--json'], { ...CACHE, ...NO_ORT });
+    const auto = await runSr(
+      ['--threads', '1', 'upscale', rgb, '-o', path.join(dir, 'fallback.png'), '--model', srcnn, '--engine', 'auto', '--json'],
+      { ...CACHE, ...NO_ORT },
+    );
     expect(auto.code).toBe(0);
     expect(JSON.parse(auto.stdout).engine).toBe('tfjs');
-    const plain = await runSr(['--threads', '1', 'upscale', rgb, '-o', path.join(dir, 'fallback2.png'), '--model', srcnn], { ...CACHE, ...NO_ORT });
+    const plain = await runSr(['--threads', '1', 'upscale', rgb, '-o', path.join(dir, 'fallback2.png'), '--model', srcnn], {
+      ...CACHE,
+      ...NO_ORT,
+    });
     expect(plain.code).toBe(0);
     expect(plain.stderr).toMatch(/^note: ONNX Runtime is not available: onnxruntime-node failed to load: .*; running on tfjs instead$/m);
-    const onnx = await runSr(['--threads', '1', 'upscale', rgb, '-o', path.join(dir, 'never.png'), '--model', srcnn, '--engine', 'onnx'], { ...CACHE, ...NO_ORT });
+    const onnx = await runSr(['--threads', '1', 'upscale', rgb, '-o', path.join(dir, 'never.png'), '--model', srcnn, '--engine', 'onnx'], {
+      ...CACHE,
+      ...NO_ORT,
+    });
     expect(onnx.code).toBe(1);
     expectOneLineError(onnx);
     expect(onnx.stderr).toMatch(/^sr: ONNX Runtime is not available: onnxruntime-node failed to load: /);
@@ -113,6 +145,9 @@ describe('sr upscale --engine', () => {
   it('sr info says what --engine auto runs networks on', async () => {
     const [ok, broken] = await Promise.all([runSr(['info', '--json']), runSr(['info', '--json'], NO_ORT)]);
     expect(JSON.parse(ok.stdout)).toMatchObject({ engineAuto: 'onnx', onnxruntime: { available: true } });
-    expect(JSON.parse(broken.stdout)).toMatchObject({ engineAuto: 'tfjs', onnxruntime: { available: false, reason: expect.stringMatching(/failed to load/) } });
+    expect(JSON.parse(broken.stdout)).toMatchObject({
+      engineAuto: 'tfjs',
+      onnxruntime: { available: false, reason: expect.stringMatching(/failed to load/) },
+    });
   });
 });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { extractZip, unsafeNameReason } from '../../src/data/archive';
-import { SrError } from '../../src/errors';
+import { SrError } from '../../src/core/errors';
 import { makeZip, type ZipEntrySpec } from './archive-zip-writer';
 
 let work: string;
@@ -26,18 +26,12 @@ function writeZip(entries: ZipEntrySpec[]): string {
 /** Every file under `dir`, relative, sorted; [] when dir does not exist. */
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[])
-    .filter((p) => fs.statSync(path.join(dir, p)).isFile())
-    .sort();
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((p) => fs.statSync(path.join(dir, p)).isFile()).sort();
 }
 
 test('extracts stored and deflated entries, creating folders as needed', async () => {
   const big = 'pixels '.repeat(10_000);
-  const zip = writeZip([
-    { name: 'a/' },
-    { name: 'a/one.png', data: big },
-    { name: 'a/b/two.png', data: 'second', method: 'store' },
-  ]);
+  const zip = writeZip([{ name: 'a/' }, { name: 'a/one.png', data: big }, { name: 'a/b/two.png', data: 'second', method: 'store' }]);
   const result = await extractZip(zip, target);
   expect(result.files).toEqual(['a/one.png', 'a/b/two.png']);
   expect(result.bytes).toBe(big.length + 'second'.length);
@@ -83,7 +77,10 @@ describe('entries that would escape the target folder reject the whole archive',
   });
 
   test('even when the filter would have skipped the bad entry', async () => {
-    const zip = writeZip([{ name: 'good.png', data: 'fine' }, { name: '../evil.txt', data: 'evil' }]);
+    const zip = writeZip([
+      { name: 'good.png', data: 'fine' },
+      { name: '../evil.txt', data: 'evil' },
+    ]);
     await expect(extractZip(zip, target, { filter: (n) => n.endsWith('.png') })).rejects.toThrow(/climbs out/);
     expect(filesUnder(work)).toEqual(['test.zip']);
   });

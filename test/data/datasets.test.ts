@@ -2,17 +2,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createHash } from 'crypto';
-import {
-  DATASETS,
-  datasetsRoot,
-  datasetStatus,
-  getDataset,
-  resolveDataset,
-  type DatasetSpec,
-} from '../../src/data/datasets';
+import { DATASETS, datasetsRoot, datasetStatus, getDataset, resolveDataset, type DatasetSpec } from '../../src/data/datasets';
 import { selfExSrHrImageName } from '../../src/data/datasets/selfexsr';
 import { MARKER_FILE, installDataset, readCompletionMarker } from '../../src/data/install';
-import { SrError, UsageError } from '../../src/errors';
+import { SrError, UsageError } from '../../src/core/errors';
 import { makeSelfExSrZip, makeZip } from './archive-zip-writer';
 import { startTestServer, type TestServer } from './download-server';
 
@@ -103,9 +96,7 @@ describe('installDataset', () => {
   ])('an archive with an escaping entry (%s) writes nothing outside and completes nothing', async (_label, entryName) => {
     const zip = makeSelfExSrZip(SET5_IMAGES, 'Set5/', [{ name: entryName(), data: 'evil' }]);
     server = await startTestServer({ '/set5.zip': { body: zip } });
-    const error = await installDataset(set5, { ...FAST, root, url: server.url('/set5.zip'), sha256: sha256(zip) }).catch(
-      (e) => e,
-    );
+    const error = await installDataset(set5, { ...FAST, root, url: server.url('/set5.zip'), sha256: sha256(zip) }).catch((e) => e);
     expect(error).toBeInstanceOf(SrError);
     expect(error.message).toMatch(/refusing to extract/);
     expect(filesNamed(work, 'evil.png')).toEqual([]);
@@ -167,9 +158,9 @@ describe('installDataset', () => {
   test('an archive with the wrong number of HR images installs nothing', async () => {
     const short = makeSelfExSrZip(SET5_IMAGES.slice(0, 4));
     server = await startTestServer({ '/set5.zip': { body: short } });
-    await expect(
-      installDataset(set5, { ...FAST, root, url: server.url('/set5.zip'), sha256: sha256(short) }),
-    ).rejects.toThrow(/holds 4 HR images where 5 were expected/);
+    await expect(installDataset(set5, { ...FAST, root, url: server.url('/set5.zip'), sha256: sha256(short) })).rejects.toThrow(
+      /holds 4 HR images where 5 were expected/,
+    );
     expect(fs.existsSync(path.join(root, 'set5'))).toBe(false);
     expect(leftovers()).toEqual([]);
   });

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
 import { downloadFile } from '../../src/data/download';
-import { SrError } from '../../src/errors';
+import { SrError } from '../../src/core/errors';
 import { startTestServer, type TestServer } from './download-server';
 
 const BODY = randomBytes(256 * 1024);

@@ -3,7 +3,7 @@ import { copyPatch, dihedralSource, PatchSampler } from '../../src/data/patches'
 import { makePair, type Plane } from '../../src/data/training-set';
 import { imresize } from '../../src/image/resize';
 import { imageToTensor } from '../../src/image/tensor';
-import { Rng } from '../../src/util/rng';
+import { Rng } from '../../src/core/rng';
 import { useTestBackend } from '../helpers/env';
 import { patternImage } from '../helpers/images';
 
@@ -47,13 +47,22 @@ describe('training pairs and patches', () => {
     const mse = (dy: number, dx: number) => {
       let s = 0;
       let n = 0;
-      for (let y = 3; y < 39; y++) for (let x = 3; x < 45; x++) {
-        s += (pair.input.data[y * 48 + x] - pair.target.data[(y + dy) * 48 + x + dx]) ** 2;
-        n++;
-      }
+      for (let y = 3; y < 39; y++)
+        for (let x = 3; x < 45; x++) {
+          s += (pair.input.data[y * 48 + x] - pair.target.data[(y + dy) * 48 + x + dx]) ** 2;
+          n++;
+        }
       return s / n;
     };
-    for (const [dy, dx] of [[0, 1], [0, -1], [1, 0], [-1, 0], [1, 1], [0, 2]]) expect(mse(0, 0)).toBeLessThan(mse(dy, dx));
+    for (const [dy, dx] of [
+      [0, 1],
+      [0, -1],
+      [1, 0],
+      [-1, 0],
+      [1, 1],
+      [0, 2],
+    ])
+      expect(mse(0, 0)).toBeLessThan(mse(dy, dx));
     color.dispose();
   });
 
@@ -63,7 +72,13 @@ describe('training pairs and patches', () => {
     expect([pair.target.height, pair.target.width, pair.target.channels]).toEqual([40, 48, 3]);
     expect([pair.input.height, pair.input.width, pair.input.channels]).toEqual([10, 12, 3]);
     // The LR input is the 8-bit MATLAB bicubic downscale of the target.
-    const expected = tf.tidy(() => imresize(tf.tensor3d(pair.target.data, [40, 48, 3]), 0.25).mul(255).round().div(255).dataSync());
+    const expected = tf.tidy(() =>
+      imresize(tf.tensor3d(pair.target.data, [40, 48, 3]), 0.25)
+        .mul(255)
+        .round()
+        .div(255)
+        .dataSync(),
+    );
     pair.input.data.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
     color.dispose();
   });
@@ -80,11 +95,19 @@ describe('training pairs and patches', () => {
     // differently transformed pair would not.
     for (let b = 0; b < 8; b++) {
       let err = 0;
-      for (let y = 0; y < 6; y++) for (let x = 0; x < 6; x++) for (let c = 0; c < 3; c++) {
-        let avg = 0;
-        for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) avg += batch.target[((b * 12 + 2 * y + dy) * 12 + 2 * x + dx) * 3 + c] / 4;
-        err += Math.abs(avg - batch.input[((b * 6 + y) * 6 + x) * 3 + c]);
-      }
+      for (let y = 0; y < 6; y++)
+        for (let x = 0; x < 6; x++)
+          for (let c = 0; c < 3; c++) {
+            let avg = 0;
+            for (const [dy, dx] of [
+              [0, 0],
+              [0, 1],
+              [1, 0],
+              [1, 1],
+            ])
+              avg += batch.target[((b * 12 + 2 * y + dy) * 12 + 2 * x + dx) * 3 + c] / 4;
+            err += Math.abs(avg - batch.input[((b * 6 + y) * 6 + x) * 3 + c]);
+          }
       expect(err / (6 * 6 * 3)).toBeLessThan(0.03);
     }
     const again = sampler.next(new Rng(5));

@@ -39,7 +39,10 @@ beforeAll(async () => {
   }
   const layers = layersOfModel(reference);
   await writeKerasH5(path.join(work, 'good.h5'), layers);
-  await writeKerasH5(path.join(work, 'broken.h5'), layers.filter((l) => l.name !== 'block5_conv4'));
+  await writeKerasH5(
+    path.join(work, 'broken.h5'),
+    layers.filter((l) => l.name !== 'block5_conv4'),
+  );
   h5 = fs.readFileSync(path.join(work, 'good.h5'));
   broken = fs.readFileSync(path.join(work, 'broken.h5'));
   h5Sha = sha256(h5);
@@ -142,7 +145,9 @@ test('failures: no SHA-256, a file without block5_conv4, a web page; each one li
 
   expect(noChecksum.code).toBe(2);
   expectOneLineError(noChecksum);
-  expect(noChecksum.stderr).toMatch(/vgg19 has no published SHA-256 \(upstream publishes only an MD5, 253f8cb515780f3b799900260a226db6.*--sha256 HEX.*--insecure-skip-checksum/);
+  expect(noChecksum.stderr).toMatch(
+    /vgg19 has no published SHA-256 \(upstream publishes only an MD5, 253f8cb515780f3b799900260a226db6.*--sha256 HEX.*--insecure-skip-checksum/,
+  );
 
   expect(missingLayer.code).toBe(1);
   expectOneLineError(missingLayer);

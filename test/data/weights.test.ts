@@ -19,7 +19,10 @@ beforeAll(async () => {
   work = tempDir('sr-weights-');
   const layers = layersOfModel(buildVgg19([2, 2, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4]));
   await writeKerasH5(path.join(work, 'good.h5'), layers);
-  await writeKerasH5(path.join(work, 'broken.h5'), layers.filter((l) => l.name !== 'block1_conv2'));
+  await writeKerasH5(
+    path.join(work, 'broken.h5'),
+    layers.filter((l) => l.name !== 'block1_conv2'),
+  );
   good = fs.readFileSync(path.join(work, 'good.h5'));
   broken = fs.readFileSync(path.join(work, 'broken.h5'));
   server = await startTestServer({
@@ -47,9 +50,9 @@ test('a dropped connection is resumed; --force with a bad file keeps the install
   expect(server.requestsFor('/cut.h5').map((r) => r.range)).toEqual([undefined, 'bytes=3000-']);
   expect(fs.readFileSync(path.join(root, 'vgg19', KERAS_VGG19_NOTOP_FILE)).equals(good)).toBe(true);
 
-  await expect(
-    installWeights(vgg19Weights, { root, url: server.url('/broken.h5'), sha256: sha(broken), force: true }),
-  ).rejects.toThrow(/missing layer block1_conv2 \(the download was deleted; nothing was installed\)/);
+  await expect(installWeights(vgg19Weights, { root, url: server.url('/broken.h5'), sha256: sha(broken), force: true })).rejects.toThrow(
+    /missing layer block1_conv2 \(the download was deleted; nothing was installed\)/,
+  );
   expect(readWeightsMarker(path.join(root, 'vgg19'))).toMatchObject({ sha256: sha(good), checksum: 'user-supplied' });
   expect(fs.readdirSync(root)).toEqual(['vgg19']);
 

@@ -1,7 +1,7 @@
 /** Small checkpoints made in the tests: registry-built networks with every weight randomised. */
 import * as tf from '@tensorflow/tfjs';
-import { getModel } from '../../src/models';
-import { FORMAT, saveCheckpoint, type CheckpointMeta } from '../../src/train/checkpoint';
+import { getArchitecture } from '../../src/models';
+import { FORMAT, saveCheckpoint, type CheckpointMeta } from '../../src/checkpoint';
 
 /**
  * Gives every weight a non-trivial random value (fresh networks have zero biases, identity batch
@@ -15,7 +15,12 @@ export function randomiseWeights(model: tf.LayersModel, seed: number): void {
       tf.tidy(() => {
         if (kind === 'BatchNormalization') {
           // gamma, beta, moving mean, moving variance (> 0)
-          const [lo, hi] = [[0.5, 1.5], [-0.2, 0.2], [-0.2, 0.2], [0.5, 2]][i];
+          const [lo, hi] = [
+            [0.5, 1.5],
+            [-0.2, 0.2],
+            [-0.2, 0.2],
+            [0.5, 2],
+          ][i];
           return tf.randomUniform(w.shape, lo, hi, 'float32', s++);
         }
         if (kind === 'PReLU') return tf.randomUniform(w.shape, 0, 0.5, 'float32', s++);
@@ -40,7 +45,7 @@ export interface TestCheckpoint {
 
 /** Builds, randomises and saves a network as a checkpoint folder; returns the (owned) model. */
 export async function saveTestCheckpoint(dir: string, c: TestCheckpoint): Promise<tf.LayersModel> {
-  const spec = getModel(c.architecture);
+  const spec = getArchitecture(c.architecture);
   const options = spec.options.parse(c.options);
   const model = spec.build(options, c.scale, c.seed ?? 1);
   randomiseWeights(model, c.seed ?? 1);

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend } from '../../src/backend';
+import { initBackend } from '../../src/runtime/tfjs';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const SHARED_DIR = path.resolve(PROJECT_ROOT, '..', 'shared');

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { readImage, writeImage, formatFromPath, encodeImage } from '../../src/image/io';
-import { SrError, UsageError } from '../../src/errors';
+import { SrError, UsageError } from '../../src/core/errors';
 import { patternImage } from '../helpers/images';
 import { tempDir } from '../helpers/env';
 
@@ -43,7 +43,10 @@ describe('readImage / writeImage', () => {
     const file = path.join(dir, 'rotated.jpg');
     // Stored 20 wide and 10 high, tagged "rotate 90 degrees clockwise to display" (orientation 6).
     const raw = patternImage(20, 10, 3);
-    await sharp(raw.data, { raw: { width: 20, height: 10, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toFile(file);
+    await sharp(raw.data, { raw: { width: 20, height: 10, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toFile(file);
     const img = await readImage(file);
     expect([img.width, img.height]).toEqual([10, 20]);
   });
@@ -51,7 +54,9 @@ describe('readImage / writeImage', () => {
   it('reads palette PNGs as RGB', async () => {
     const file = path.join(dir, 'palette.png');
     const raw = patternImage(12, 12, 3);
-    await sharp(raw.data, { raw: { width: 12, height: 12, channels: 3 } }).png({ palette: true, colours: 16 }).toFile(file);
+    await sharp(raw.data, { raw: { width: 12, height: 12, channels: 3 } })
+      .png({ palette: true, colours: 16 })
+      .toFile(file);
     expect((await sharp(file).metadata()).isPalette).toBe(true);
     const img = await readImage(file);
     expect(img.channels).toBe(3);

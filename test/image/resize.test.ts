@@ -44,7 +44,12 @@ describe('MATLAB imresize contributions', () => {
   });
 
   it('weights of every output sample sum to one', () => {
-    for (const [n, s] of [[7, 3], [12, 1 / 3], [9, 0.5], [5, 4]]) {
+    for (const [n, s] of [
+      [7, 3],
+      [12, 1 / 3],
+      [9, 0.5],
+      [5, 4],
+    ]) {
       const plan = axisPlan(n, s, 'bicubic');
       for (let x = 0; x < plan.outLength; x++) {
         let sum = 0;
@@ -121,7 +126,8 @@ describe('MATLAB imresize contributions', () => {
           for (let i = 0; i < plan.outLength; i++) {
             for (let c = 0; c < inner; c++) {
               let v = 0;
-              for (let p = 0; p < plan.taps; p++) v += plan.weights[i * plan.taps + p] * pixels[(o * 300 + plan.indices[i * plan.taps + p]) * inner + c];
+              for (let p = 0; p < plan.taps; p++)
+                v += plan.weights[i * plan.taps + p] * pixels[(o * 300 + plan.indices[i * plan.taps + p]) * inner + c];
               expected[(o * plan.outLength + i) * inner + c] = v;
             }
           }
@@ -149,7 +155,10 @@ describe('MATLAB imresize contributions', () => {
 
 describe('modcrop', () => {
   it('crops height and width to multiples of the scale from the bottom-right', () => {
-    const x = tf.tensor3d(Array.from({ length: 7 * 5 }, (_, i) => i), [7, 5, 1]);
+    const x = tf.tensor3d(
+      Array.from({ length: 7 * 5 }, (_, i) => i),
+      [7, 5, 1],
+    );
     const y = modcrop(x, 3);
     expect(y.shape).toEqual([6, 3, 1]);
     expect(Array.from(y.dataSync()).slice(0, 4)).toEqual([0, 1, 2, 5]);

@@ -24,12 +24,20 @@ function alphaValues(image: Image): number[] {
 
 describe.each<AlphaMode>(['bicubic', 'model'])('--alpha %s', (mode) => {
   it('keeps an RGBA image RGBA at the upscaled size', async () => {
-    const out = await upscaleImage(withAlpha(21, 17, (x) => (x * 12) % 256), srcnn, { alpha: mode });
+    const out = await upscaleImage(
+      withAlpha(21, 17, (x) => (x * 12) % 256),
+      srcnn,
+      { alpha: mode },
+    );
     expect([out.width, out.height, out.channels, out.bitDepth]).toEqual([42, 34, 4, 8]);
   });
 
   it.each([0, 128, 255])('keeps a constant alpha of %i constant, borders included', async (level) => {
-    const out = await upscaleImage(withAlpha(21, 17, () => level), srcnn, { alpha: mode });
+    const out = await upscaleImage(
+      withAlpha(21, 17, () => level),
+      srcnn,
+      { alpha: mode },
+    );
     const values = alphaValues(out);
     expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(1);
     // Transparent stays transparent and opaque stays opaque (no haze, no faded edges).

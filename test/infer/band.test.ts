@@ -6,7 +6,7 @@
 import { interpolationUpscaler, modelUpscaler, upscaleImage } from '../../src/infer';
 import type { Image } from '../../src/image/io';
 import type { Upscaler } from '../../src/infer/upscaler';
-import { getModel } from '../../src/models';
+import { getArchitecture } from '../../src/models';
 import { useTestBackend } from '../helpers/env';
 import { patternImage } from '../helpers/images';
 
@@ -44,7 +44,7 @@ test('bicubic in bands equals the whole picture: RGBA 8-bit, gray+alpha 16-bit',
 });
 
 test('an SRResNet in bands equals the whole picture, alpha through the model too', async () => {
-  const model = getModel('srresnet').build({ blocks: 1, width: 8 }, 2, 3);
+  const model = getArchitecture('srresnet').build({ blocks: 1, width: 8 }, 2, 3);
   const upscaler = modelUpscaler(model, { name: 't', scale: 2, inputSpace: 'rgb', inputIsUpsampled: false, shrink: 0 });
   expect(await bandedVersusWhole(upscaler, withAlpha(patternImage(21, 33, 3)), 'model')).toBeLessThanOrEqual(1);
   upscaler.dispose();

@@ -84,7 +84,17 @@ describe('score (benchmark protocol)', () => {
   it('crops the border before scoring', async () => {
     // Differences only in the outer 2 pixels vanish with border 2.
     const hr = tf.fill([20, 20, 1], 0.5) as tf.Tensor3D;
-    const sr = tf.tidy(() => tf.pad(tf.fill([16, 16, 1], 0.5), [[2, 2], [2, 2], [0, 0]], 0.9)) as tf.Tensor3D;
+    const sr = tf.tidy(() =>
+      tf.pad(
+        tf.fill([16, 16, 1], 0.5),
+        [
+          [2, 2],
+          [2, 2],
+          [0, 0],
+        ],
+        0.9,
+      ),
+    ) as tf.Tensor3D;
     expect((await score(sr, hr, { border: 2 })).psnr).toBe(Infinity);
     expect((await score(sr, hr, { border: 1 })).psnr).toBeLessThan(30);
     tf.dispose([hr, sr]);
@@ -106,6 +116,11 @@ describe('score (benchmark protocol)', () => {
   });
 
   it('averages scores', () => {
-    expect(meanScore([{ psnr: 30, ssim: 0.8 }, { psnr: 32, ssim: 0.9 }])).toEqual({ psnr: 31, ssim: expect.closeTo(0.85, 10) });
+    expect(
+      meanScore([
+        { psnr: 30, ssim: 0.8 },
+        { psnr: 32, ssim: 0.9 },
+      ]),
+    ).toEqual({ psnr: 31, ssim: expect.closeTo(0.85, 10) });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { resolveDataset } from '../../src/data/datasets';
 import { interpolationUpscaler } from '../../src/infer';
-import { evaluate } from '../../src/metrics/evaluate';
+import { evaluate } from '../../src/infer/evaluate';
 import { describeWithShared, useTestBackend } from '../helpers/env';
 
 const PUBLISHED: Record<string, Record<number, [number, number]>> = {

@@ -25,7 +25,12 @@ export async function writeKerasH5(file: string, layers: TestLayer[], style: Nam
   const out = new h5.File(file, 'w');
   try {
     const longest = Math.max(1, ...layers.map((l) => l.name.length));
-    out.create_attribute('layer_names', layers.map((l) => l.name), null, `S${longest}`);
+    out.create_attribute(
+      'layer_names',
+      layers.map((l) => l.name),
+      null,
+      `S${longest}`,
+    );
     out.create_attribute('backend', 'tensorflow');
     for (const layer of layers) {
       const group = out.create_group(layer.name);

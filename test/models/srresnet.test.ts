@@ -4,13 +4,13 @@
  * interpolation, and deepening a trained network without changing what it computes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getModel } from '../../src/models';
+import { getArchitecture } from '../../src/models';
 import { deepenSrresnet, type SrresnetOptions } from '../../src/models/srresnet';
 import { useTestBackend } from '../helpers/env';
 
 beforeAll(useTestBackend);
 
-const srresnet = getModel('srresnet');
+const srresnet = getArchitecture('srresnet');
 
 function layerClasses(model: tf.LayersModel): string[] {
   return model.layers.map((l) => l.getClassName());

@@ -18,7 +18,7 @@ import {
   loadVgg,
   loadVggFeatures,
 } from '../../src/models/vgg';
-import { SrError } from '../../src/errors';
+import { SrError } from '../../src/core/errors';
 import { describeWithShared, tempDir, useTestBackend } from '../helpers/env';
 import { layersOfModel, writeKerasH5, type TestLayer } from './keras-h5-writer';
 
@@ -37,7 +37,13 @@ function referenceVgg(widths: number[], seed: number): tf.LayersModel {
   let k = 0;
   [2, 2, 4, 4, 4].forEach((convs, b) => {
     for (let i = 1; i <= convs; i++) {
-      const conv = tf.layers.conv2d({ filters: widths[k++], kernelSize: [3, 3], padding: 'same', activation: 'relu', name: `block${b + 1}_conv${i}` });
+      const conv = tf.layers.conv2d({
+        filters: widths[k++],
+        kernelSize: [3, 3],
+        padding: 'same',
+        activation: 'relu',
+        name: `block${b + 1}_conv${i}`,
+      });
       x = conv.apply(x) as tf.SymbolicTensor;
     }
     x = tf.layers.maxPooling2d({ poolSize: [2, 2], strides: [2, 2], name: `block${b + 1}_pool` }).apply(x) as tf.SymbolicTensor;
@@ -59,7 +65,11 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 }
 
 /** Features of `layer` for the same input from two models. */
-function compareFeatures(expected: tf.LayersModel, actual: tf.LayersModel, size = 32): { diff: number; shape: number[]; magnitude: number } {
+function compareFeatures(
+  expected: tf.LayersModel,
+  actual: tf.LayersModel,
+  size = 32,
+): { diff: number; shape: number[]; magnitude: number } {
   const x = tf.randomUniform([1, size, size, 3], -100, 150, 'float32', 7);
   const e = expected.predict(x) as tf.Tensor;
   const a = actual.predict(x) as tf.Tensor;
@@ -106,7 +116,8 @@ test('the rebuilt model has the reference layer names, kinds and output shapes, 
   const file = path.join(dir, 'weights-equal.h5');
   await writeKerasH5(file, layers);
   const model = await loadVgg(file);
-  const summary = (m: tf.LayersModel) => m.layers.map((l) => [l.name.replace(/^input.*/, 'input'), l.getClassName(), JSON.stringify(l.outputShape)]);
+  const summary = (m: tf.LayersModel) =>
+    m.layers.map((l) => [l.name.replace(/^input.*/, 'input'), l.getClassName(), JSON.stringify(l.outputShape)]);
   expect(summary(model)).toEqual(summary(reference));
   const a = model.getWeights();
   const b = reference.getWeights();
@@ -163,12 +174,20 @@ test('wrong shapes fail with one line naming the layer and the shape expected', 
   );
 
   const badBias = path.join(dir, 'bad-bias.h5');
-  await writeKerasH5(badBias, layers.map((l) => (l.name === 'block4_conv3' ? { ...l, weights: [l.weights[0], { shape: [3], values: new Float32Array(3) }] } : l)));
+  await writeKerasH5(
+    badBias,
+    layers.map((l) => (l.name === 'block4_conv3' ? { ...l, weights: [l.weights[0], { shape: [3], values: new Float32Array(3) }] } : l)),
+  );
   expect(await oneLineError(loadVggFeatures(badBias, 'vgg54'))).toContain('block4_conv3 bias has shape [3] where [5] was expected');
 
   const noBias = path.join(dir, 'no-bias.h5');
-  await writeKerasH5(noBias, layers.map((l) => (l.name === 'block1_conv1' ? { ...l, weights: [l.weights[0]] } : l)));
-  expect(await oneLineError(loadVggFeatures(noBias, 'vgg54'))).toContain('block1_conv1 has 1 weights where a kernel and a bias were expected');
+  await writeKerasH5(
+    noBias,
+    layers.map((l) => (l.name === 'block1_conv1' ? { ...l, weights: [l.weights[0]] } : l)),
+  );
+  expect(await oneLineError(loadVggFeatures(noBias, 'vgg54'))).toContain(
+    'block1_conv1 has 1 weights where a kernel and a bias were expected',
+  );
 });
 
 test('files that are not Keras HDF5 weights fail with one line', async () => {
@@ -202,7 +221,16 @@ test('checkVgg19Weights reports the widths and parameter count, and whether they
   expect(structure.standardWidths).toBe(false);
   // Extra layers (a classifier head) are skipped when only the conv layers are asked for.
   const head = path.join(dir, 'with-head.h5');
-  await writeKerasH5(head, [...layers, { name: 'fc1', weights: [{ shape: [4, 2], values: new Float32Array(8) }, { shape: [2], values: new Float32Array(2) }] }]);
+  await writeKerasH5(head, [
+    ...layers,
+    {
+      name: 'fc1',
+      weights: [
+        { shape: [4, 2], values: new Float32Array(8) },
+        { shape: [2], values: new Float32Array(2) },
+      ],
+    },
+  ]);
   const read = await readKerasWeights(head, { layers: VGG19_CONV_LAYERS });
   expect(read.layerNames).toContain('fc1');
   expect(read.layers.has('fc1')).toBe(false);
@@ -222,7 +250,7 @@ describeWithShared('the shared VGG19 (tfjs folder)', ['weights', 'vgg19', 'model
     expect(diff).toBe(0);
   });
 
-  it('has the layers, kinds and shapes of sr\'s VGG19 builder, and converted to a Keras file gives the same features', async () => {
+  it("has the layers, kinds and shapes of sr's VGG19 builder, and converted to a Keras file gives the same features", async () => {
     const shared = await loadVgg(sharedDir);
     const built = buildVgg19([64, 64, 128, 128, 256, 256, 256, 256, ...Array<number>(8).fill(512)]);
     const summary = (m: tf.LayersModel) => m.layers.map((l) => [l.name, l.getClassName(), JSON.stringify(l.outputShape)]);

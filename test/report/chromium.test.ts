@@ -11,7 +11,7 @@ import { pathToFileURL } from 'url';
 import sharp from 'sharp';
 import { writeImage } from '../../src/image/io';
 import { interpolationUpscaler } from '../../src/infer';
-import { evaluate } from '../../src/metrics/evaluate';
+import { evaluate } from '../../src/infer/evaluate';
 import { EvalReportCollector } from '../../src/report/entry';
 import { writeReport } from '../../src/report/html';
 import { tempDir, useTestBackend } from '../helpers/env';
@@ -62,7 +62,12 @@ if (!chromium) {
       await writeImage(path.join(hrDir, 'gray.png'), patternImage(40, 40, 1));
       const collector = new EvalReportCollector({ model: 'bilinear', scale: 2, channel: 'y', zoom: 3, cropSize: 32 });
       const images = ['colour.png', 'gray.png'].map((f) => path.join(hrDir, f));
-      const result = await evaluate({ datasetName: 'generated', images, upscaler: interpolationUpscaler('bilinear', 2), onScored: (s) => collector.add(s) });
+      const result = await evaluate({
+        datasetName: 'generated',
+        images,
+        upscaler: interpolationUpscaler('bilinear', 2),
+        onScored: (s) => collector.add(s),
+      });
       await writeReport(report, collector.report(result.dataset));
     });
 

@@ -35,7 +35,21 @@ describe('sr compare', () => {
     expect(r2.scores[0].psnr).toBeGreaterThan(15);
     expect(r2.scores[0].ssim).toBeLessThan(1);
 
-    const run3 = await runSr(['compare', hr, soft, noisy, '-o', three, '--labels', 'truth,blurred,inverted', '--crop', '8,8,20,16', '--zoom', '2', '--json']);
+    const run3 = await runSr([
+      'compare',
+      hr,
+      soft,
+      noisy,
+      '-o',
+      three,
+      '--labels',
+      'truth,blurred,inverted',
+      '--crop',
+      '8,8,20,16',
+      '--zoom',
+      '2',
+      '--json',
+    ]);
     expect(run3.code).toBe(0);
     const r3 = JSON.parse(run3.stdout);
     expect(r3.scores.map((s: { label: string }) => s.label)).toEqual(['blurred', 'inverted']);
@@ -71,13 +85,33 @@ describe('sr compare', () => {
   });
 
   it.each([
-    ['an image of another size, named', () => [hr, soft, small, '-o', path.join(dir, 'x.png')], 1, /small\.png: 32x24, but HR .*hr\.png is 64x48/],
-    ['a crop outside the image', () => [hr, soft, '-o', path.join(dir, 'x.png'), '--crop', '60,0,10,10'], 2, /does not fit inside the 64x48 image/],
+    [
+      'an image of another size, named',
+      () => [hr, soft, small, '-o', path.join(dir, 'x.png')],
+      1,
+      /small\.png: 32x24, but HR .*hr\.png is 64x48/,
+    ],
+    [
+      'a crop outside the image',
+      () => [hr, soft, '-o', path.join(dir, 'x.png'), '--crop', '60,0,10,10'],
+      2,
+      /does not fit inside the 64x48 image/,
+    ],
     ['a malformed crop', () => [hr, soft, '-o', path.join(dir, 'x.png'), '--crop', '1,2,3'], 2, /--crop must be x,y,width,height/],
-    ['the wrong number of labels', () => [hr, soft, noisy, '-o', path.join(dir, 'x.png'), '--labels', 'a'], 2, /--labels has 1 label\(s\); give 2 .* or 3/],
+    [
+      'the wrong number of labels',
+      () => [hr, soft, noisy, '-o', path.join(dir, 'x.png'), '--labels', 'a'],
+      2,
+      /--labels has 1 label\(s\); give 2 .* or 3/,
+    ],
     ['a non-PNG output', () => [hr, soft, '-o', path.join(dir, 'x.jpg')], 2, /written as PNG/],
     ['a missing image', () => [hr, path.join(dir, 'nope.png'), '-o', path.join(dir, 'x.png')], 1, /nope\.png: no such file/],
-    ['a zoom out of range', () => [hr, soft, '-o', path.join(dir, 'x.png'), '--zoom', '0'], 2, /--zoom must be a whole number from 1 to 16/],
+    [
+      'a zoom out of range',
+      () => [hr, soft, '-o', path.join(dir, 'x.png'), '--zoom', '0'],
+      2,
+      /--zoom must be a whole number from 1 to 16/,
+    ],
   ])('%s fails with one line and writes nothing', async (_name, args, code, pattern) => {
     const run = await runSr(['compare', ...(args as () => string[])()]);
     expect(run.code).toBe(code);
@@ -100,7 +134,20 @@ describe('sr eval --report', () => {
     await writeImage(path.join(hrDir, 'a.png'), patternImage(48, 40, 3));
     await writeImage(path.join(hrDir, 'b.png'), patternImage(36, 36, 1));
     const report = path.join(dir, 'report.html');
-    const run = await runSr(['eval', '--dataset', hrDir, '--model', 'srcnn', '--scale', '2', '--json', '--report', report, '--report-zoom', '2']);
+    const run = await runSr([
+      'eval',
+      '--dataset',
+      hrDir,
+      '--model',
+      'srcnn',
+      '--scale',
+      '2',
+      '--json',
+      '--report',
+      report,
+      '--report-zoom',
+      '2',
+    ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     const html = fs.readFileSync(report, 'utf8');
@@ -158,16 +205,25 @@ describe('sr demo', () => {
     const run = await runSr(['demo', '-o', path.join(dir, 'demo-size'), '--scale', '4', '--size', '128', '--json']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
-    expect([result.hr, result.lr]).toEqual([{ width: 128, height: 128 }, { width: 32, height: 32 }]);
+    expect([result.hr, result.lr]).toEqual([
+      { width: 128, height: 128 },
+      { width: 32, height: 32 },
+    ]);
     expect(result.sample).toBe('the drawn sample, 128x128');
   });
 
   it('rejects a --size out of range, or given with --sample, as a usage error', async () => {
-    for (const args of [['--size', '10'], ['--size', '12.5'], ['--size', '128', '--sample', hr]]) {
+    for (const args of [
+      ['--size', '10'],
+      ['--size', '12.5'],
+      ['--size', '128', '--sample', hr],
+    ]) {
       const run = await runSr(['demo', '-o', path.join(dir, 'demo-bad'), ...args]);
       expect(run.code).toBe(2);
       expectOneLineError(run);
-      expect(run.stderr).toMatch(args.length === 2 ? /--size must be a whole number of pixels from 64 to 2048/ : /either a sample picture or a size/);
+      expect(run.stderr).toMatch(
+        args.length === 2 ? /--size must be a whole number of pixels from 64 to 2048/ : /either a sample picture or a size/,
+      );
     }
     expect(fs.existsSync(path.join(dir, 'demo-bad'))).toBe(false);
   });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { imageToTensor } from '../../src/image/tensor';
 import { interpolationUpscaler } from '../../src/infer';
-import { evaluate } from '../../src/metrics/evaluate';
+import { evaluate } from '../../src/infer/evaluate';
 import { writeImage } from '../../src/image/io';
 import { checkCrop, cropToImage, largestWindow, zoomNearest } from '../../src/report/crop';
 import { EvalReportCollector } from '../../src/report/entry';
@@ -40,10 +40,16 @@ test('nearest zoom makes each pixel a block and a crop keeps the exact values', 
   const image = patternImage(9, 7, 3);
   const zoomed = zoomNearest(image, 3);
   expect([zoomed.width, zoomed.height]).toEqual([27, 21]);
-  for (const [x, y] of [[0, 0], [8, 6], [4, 2]]) {
-    for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) for (let c = 0; c < 3; c++) {
-      expect(zoomed.data[((y * 3 + dy) * 27 + x * 3 + dx) * 3 + c]).toBe(image.data[(y * 9 + x) * 3 + c]);
-    }
+  for (const [x, y] of [
+    [0, 0],
+    [8, 6],
+    [4, 2],
+  ]) {
+    for (let dy = 0; dy < 3; dy++)
+      for (let dx = 0; dx < 3; dx++)
+        for (let c = 0; c < 3; c++) {
+          expect(zoomed.data[((y * 3 + dy) * 27 + x * 3 + dx) * 3 + c]).toBe(image.data[(y * 9 + x) * 3 + c]);
+        }
   }
   const t = imageToTensor(image);
   const crop = await cropToImage(t, { x: 2, y: 1, width: 4, height: 3 }, 2);
@@ -73,7 +79,11 @@ describe('labelled grid', () => {
     expect([decoded.width, decoded.height]).toEqual([two.width, two.height]);
     two.panels.forEach((p, i) => {
       const colour = i === 0 ? [200, 30, 30] : [30, 30, 200];
-      for (const [x, y] of [[0, 0], [29, 19], [15, 10]]) {
+      for (const [x, y] of [
+        [0, 0],
+        [29, 19],
+        [15, 10],
+      ]) {
         const at = ((p.top + y) * decoded.width + p.left + x) * 3;
         expect(Array.from(decoded.data.subarray(at, at + 3))).toEqual(colour);
       }
@@ -107,7 +117,12 @@ describe('HTML report', () => {
     await writeImage(path.join(hrDir, 'two <&>.png'), patternImage(40, 40, 1));
     const upscaler = interpolationUpscaler('bilinear', 2);
     const collector = new EvalReportCollector({ model: 'bilinear', scale: 2, channel: 'y', zoom: 2, cropSize: 24 });
-    const result = await evaluate({ datasetName: 'tiny', images: [path.join(hrDir, 'one.png'), path.join(hrDir, 'two <&>.png')], upscaler, onScored: (s) => collector.add(s) });
+    const result = await evaluate({
+      datasetName: 'tiny',
+      images: [path.join(hrDir, 'one.png'), path.join(hrDir, 'two <&>.png')],
+      upscaler,
+      onScored: (s) => collector.add(s),
+    });
     const report = collector.report(result.dataset);
     // The model's scores in the page are the evaluation's own.
     expect(report.images.map((i) => i.scores[1].psnr)).toEqual(result.images.map((i) => i.psnr));
@@ -146,8 +161,8 @@ describe('HTML report', () => {
 
   it('a write into a missing folder fails naming the file', async () => {
     const target = path.join(dir, 'missing', 'r.html');
-    await expect(writeReport(target, { title: 't', details: [], methods: ['bicubic'], cropNote: '', images: [], mean: [{ psnr: 1, ssim: 1 }] })).rejects.toThrow(
-      new RegExp(`${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot write`),
-    );
+    await expect(
+      writeReport(target, { title: 't', details: [], methods: ['bicubic'], cropNote: '', images: [], mean: [{ psnr: 1, ssim: 1 }] }),
+    ).rejects.toThrow(new RegExp(`${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot write`));
   });
 });

@@ -36,14 +36,39 @@ const base = () => fs.readFileSync(good, 'utf8');
 
 test.each([
   ['an unknown top-level key', () => yaml('unknown.yaml', base() + 'trian: {}\n'), 2, (f: string) => `sr: ${f}: unknown key 'trian'`],
-  ['an unknown nested key', () => yaml('nested.yaml', base().replace('patch_size: 15', 'patchsize: 15, patch_size: 15')), 2, (f: string) => `sr: ${f}: unknown key 'data.patchsize'`],
-  ['a misspelt key in place of a required one', () => yaml('misspelt.yaml', base().replace('patch_size: 15', 'patchsize: 15')), 2, (f: string) => `sr: ${f}: unknown key 'data.patchsize'`],
+  [
+    'an unknown nested key',
+    () => yaml('nested.yaml', base().replace('patch_size: 15', 'patchsize: 15, patch_size: 15')),
+    2,
+    (f: string) => `sr: ${f}: unknown key 'data.patchsize'`,
+  ],
+  [
+    'a misspelt key in place of a required one',
+    () => yaml('misspelt.yaml', base().replace('patch_size: 15', 'patchsize: 15')),
+    2,
+    (f: string) => `sr: ${f}: unknown key 'data.patchsize'`,
+  ],
   ['a wrong type', () => yaml('type.yaml', base().replace('lr: 0.003', 'lr: "fast"')), 2, (f: string) => `sr: ${f}: train.lr: `],
-  ['a wrong network option', () => yaml('net.yaml', base().replace('widths: [8, 4]', 'widths: [8, "four"]')), 2, (f: string) => `sr: ${f}: network.widths.1: `],
+  [
+    'a wrong network option',
+    () => yaml('net.yaml', base().replace('widths: [8, 4]', 'widths: [8, "four"]')),
+    2,
+    (f: string) => `sr: ${f}: network.widths.1: `,
+  ],
   ['invalid YAML', () => yaml('broken.yaml', 'model: srcnn\ndata: {train: [\n'), 2, (f: string) => `sr: ${f}: invalid YAML`],
   ['a missing config file', () => path.join(root, 'nope.yaml'), 2, (f: string) => `sr: ${f}: no such config file`],
-  ['a missing data folder', () => yaml('nodata.yaml', base().replace(JSON.stringify(data), JSON.stringify(path.join(root, 'no-data')))), 1, () => `sr: training data folder ${path.join(root, 'no-data')} does not exist`],
-  ['a config for another model', () => yaml('other.yaml', base().replace('model: srcnn', 'model: srresnet')), 2, (f: string) => `sr: ${f} trains 'srresnet', not 'srcnn'`],
+  [
+    'a missing data folder',
+    () => yaml('nodata.yaml', base().replace(JSON.stringify(data), JSON.stringify(path.join(root, 'no-data')))),
+    1,
+    () => `sr: training data folder ${path.join(root, 'no-data')} does not exist`,
+  ],
+  [
+    'a config for another model',
+    () => yaml('other.yaml', base().replace('model: srcnn', 'model: srresnet')),
+    2,
+    (f: string) => `sr: ${f} trains 'srresnet', not 'srcnn'`,
+  ],
 ])('%s: one line naming it', async (_label, makeFile, code, message) => {
   const file = makeFile();
   const out = path.join(root, `out-${path.basename(file)}`);
@@ -87,7 +112,10 @@ describe('a checkpoint that does not fit', () => {
     const junk = path.join(root, 'junk');
     fs.mkdirSync(junk);
     fs.writeFileSync(path.join(junk, 'x.png'), 'not an image');
-    const srresnet = yaml('srresnet.yaml', `model: srresnet\nscale: 3\nnetwork: {blocks: 1, width: 8}\ndata: {train: ${JSON.stringify(junk)}, patch_size: 6, batch_size: 2}\ntrain: {iterations: 2, lr: 0.001}\n`);
+    const srresnet = yaml(
+      'srresnet.yaml',
+      `model: srresnet\nscale: 3\nnetwork: {blocks: 1, width: 8}\ndata: {train: ${JSON.stringify(junk)}, patch_size: 6, batch_size: 2}\ntrain: {iterations: 2, lr: 0.001}\n`,
+    );
     const run = await train(['srresnet', '--config', srresnet, '--out', run3, '--resume']);
     expect(run.code).toBe(2);
     expectOneLineError(run);
@@ -103,7 +131,9 @@ describe('--resume', () => {
       const run = await train(['srcnn', '--config', good, '--out', run3, '--resume', ...extra]);
       expect(run.code).toBe(2);
       expectOneLineError(run);
-      expect(run.stderr).toBe(`sr: ${run3} has trained 3 iterations already (target ${extra.length ? 2 : 3}): give a larger --iterations to train on\n`);
+      expect(run.stderr).toBe(
+        `sr: ${run3} has trained 3 iterations already (target ${extra.length ? 2 : 3}): give a larger --iterations to train on\n`,
+      );
     }
     expect(checkpointIteration(path.join(run3, 'last'))).toBe(3);
   });
@@ -131,6 +161,13 @@ describe('--resume', () => {
     const again = await train(['srcnn', '--config', good, '--out', out]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already holds a training run/);
-    expect(fs.readdirSync(path.join(out, 'last')).sort()).toEqual(['meta.json', 'model.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin']);
+    expect(fs.readdirSync(path.join(out, 'last')).sort()).toEqual([
+      'meta.json',
+      'model.json',
+      'optimizer.bin',
+      'optimizer.json',
+      'state.json',
+      'weights.bin',
+    ]);
   });
 });

@@ -79,21 +79,27 @@ describe('sr upscale', () => {
     }
   });
 
-  it.each(['one-pixel.png', 'tiny.png', 'cmyk.jpg', 'palette.png', 'deep.png'])('upscales %s with bicubic and with an SRCNN checkpoint', async (name) => {
-    const entry = byName(name);
-    const source = await readImage(entry.file);
-    for (const [modelArgs, scale] of [[['--model', 'bicubic', '--scale', '2'], 2], [['--model', model], 3]] as const) {
-      const out = path.join(root, `up-${scale}-${name}.png`);
-      const run = await runSr(['--threads', '1', 'upscale', entry.file, '-o', out, ...modelArgs, '--json']);
-      expect(run.stderr).toBe('');
-      expect(run.code).toBe(0);
-      const result = await readImage(out);
-      expect([result.width, result.height]).toEqual([source.width * scale, source.height * scale]);
-      // CMYK and palette come out as RGB; 16-bit stays 16-bit.
-      expect(result.channels).toBe(3);
-      expect(result.bitDepth).toBe(name === 'deep.png' ? 16 : 8);
-    }
-  });
+  it.each(['one-pixel.png', 'tiny.png', 'cmyk.jpg', 'palette.png', 'deep.png'])(
+    'upscales %s with bicubic and with an SRCNN checkpoint',
+    async (name) => {
+      const entry = byName(name);
+      const source = await readImage(entry.file);
+      for (const [modelArgs, scale] of [
+        [['--model', 'bicubic', '--scale', '2'], 2],
+        [['--model', model], 3],
+      ] as const) {
+        const out = path.join(root, `up-${scale}-${name}.png`);
+        const run = await runSr(['--threads', '1', 'upscale', entry.file, '-o', out, ...modelArgs, '--json']);
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        const result = await readImage(out);
+        expect([result.width, result.height]).toEqual([source.width * scale, source.height * scale]);
+        // CMYK and palette come out as RGB; 16-bit stays 16-bit.
+        expect(result.channels).toBe(3);
+        expect(result.bitDepth).toBe(name === 'deep.png' ? 16 : 8);
+      }
+    },
+  );
 });
 
 describe('sr eval', () => {
@@ -157,7 +163,8 @@ describe('sr train', () => {
       // Caught when the run starts, not by a crash at the first validation.
       expect(asValidation).toMatch(/smaller than the 18x18 pixels needed to score it at x3/);
     }
-    for (const name of ['cmyk.jpg', 'palette.png', 'deep.png', 'good-a.png', 'good-b.png']) expect(skipped(path.join(data, name))).toEqual([]);
+    for (const name of ['cmyk.jpg', 'palette.png', 'deep.png', 'good-a.png', 'good-b.png'])
+      expect(skipped(path.join(data, name))).toEqual([]);
     expect(training.stderr).toContain('starting at iteration 0/4 on 5 images');
     expect(training.stderr).toMatch(/iter 4 validation \d+\.\d+ dB/);
     expect(lines[lines.length - 1]).toMatch(/^finished at iteration 4/);

@@ -48,7 +48,11 @@ export function hugeHeaderPng(): Buffer {
 async function animated(format: 'gif' | 'webp', file: string): Promise<void> {
   const frames: Buffer[] = [];
   for (let k = 0; k < 3; k++) {
-    frames.push(await sharp({ create: { width: W, height: H, channels: 3, background: { r: 60 * k, g: 120, b: 200 - 50 * k } } }).png().toBuffer());
+    frames.push(
+      await sharp({ create: { width: W, height: H, channels: 3, background: { r: 60 * k, g: 120, b: 200 - 50 * k } } })
+        .png()
+        .toBuffer(),
+    );
   }
   const joined = sharp(frames, { join: { animated: true } });
   await (format === 'gif' ? joined.gif() : joined.webp({ lossless: true })).toFile(file);

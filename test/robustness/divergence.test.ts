@@ -21,14 +21,22 @@ beforeAll(async () => {
   config = tinyYaml(path.join(root, 'diverge.yaml'), data, { iterations: 12, lr: 1e20, save_every: 1, log_every: 1 });
 });
 
-const events = (stdout: string): Event[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const events = (stdout: string): Event[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 test('a non-finite loss stops training, naming the iteration and keeping the last good checkpoint', async () => {
   const out = path.join(root, 'stop');
   const run = await runSr(['--threads', '1', 'train', 'srcnn', '--config', config, '--out', out, '--json']);
   expect(run.code).toBe(1);
   expectOneLineError(run);
-  const match = /^sr: loss became (NaN|-?Infinity) at iteration (\d+); stopped \(last good checkpoint: (.+), iteration (\d+); --on-nan skip ignores such batches\)$/.exec(run.stderr.trim());
+  const match =
+    /^sr: loss became (NaN|-?Infinity) at iteration (\d+); stopped \(last good checkpoint: (.+), iteration (\d+); --on-nan skip ignores such batches\)$/.exec(
+      run.stderr.trim(),
+    );
   expect(match).not.toBeNull();
   const [, , badIteration, dir, goodIteration] = match!;
   expect(dir).toBe(path.join(out, 'last'));
@@ -41,7 +49,16 @@ test('a non-finite loss stops training, naming the iteration and keeping the las
   // Nothing past the good checkpoint was logged.
   expect(Math.max(...readLog(path.join(out, 'log.jsonl')).map((r) => r.iter))).toBe(Number(goodIteration));
   // The checkpoint works as a model.
-  const up = await runSr(['--threads', '1', 'upscale', path.join(root, 'data', 'img0.png'), '-o', path.join(root, 'up.png'), '--model', out]);
+  const up = await runSr([
+    '--threads',
+    '1',
+    'upscale',
+    path.join(root, 'data', 'img0.png'),
+    '-o',
+    path.join(root, 'up.png'),
+    '--model',
+    out,
+  ]);
   expect(up.code).toBe(0);
 });
 

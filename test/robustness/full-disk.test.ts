@@ -10,12 +10,12 @@ import type { PathLike, WriteStream } from 'fs';
 import type { Writable } from 'stream';
 import { getDataset, datasetStatus } from '../../src/data/datasets';
 import { MARKER_FILE, installDataset } from '../../src/data/install';
-import { SrError } from '../../src/errors';
+import { SrError } from '../../src/core/errors';
 import { makeSelfExSrZip } from '../data/archive-zip-writer';
 import { startTestServer, type TestServer } from '../data/download-server';
 
 // The module object itself (not an import-star copy), so spies replace what src/ calls.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const fs = require('fs') as typeof import('fs');
 
 const IMAGES = ['img_001', 'img_002', 'img_003', 'img_004', 'img_005'];

@@ -47,7 +47,10 @@ export interface TrainChild {
 /** `sr --threads 1 train srcnn ... --json` in a child process. */
 export function startTrain(args: string[]): TrainChild {
   const env = { ...process.env, NO_COLOR: '1', SR_BACKEND: process.env.SR_TEST_BACKEND ?? 'wasm' };
-  const proc = spawn(process.execPath, [BIN, '--threads', '1', 'train', 'srcnn', '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, '--threads', '1', 'train', 'srcnn', '--json', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const events: Event[] = [];
   const waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
   let stdoutRest = '';
@@ -98,7 +101,10 @@ export function startTrain(args: string[]): TrainChild {
 }
 
 /** SIGKILL, then wait until the process is really gone. */
-export async function kill(child: TrainChild, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export async function kill(
+  child: TrainChild,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   child.proc.kill(signal);
   return child.exited;
 }

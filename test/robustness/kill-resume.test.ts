@@ -8,7 +8,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir } from '../helpers/env';
-import { checkpointIteration, checkpointLeftovers, kill, startTrain, tinyYaml, trainingImages, weights, type Event, type TrainChild } from './helpers';
+import {
+  checkpointIteration,
+  checkpointLeftovers,
+  kill,
+  startTrain,
+  tinyYaml,
+  trainingImages,
+  weights,
+  type Event,
+  type TrainChild,
+} from './helpers';
 import { readLog } from '../../src/train/log';
 
 const TARGET = 120;
@@ -64,7 +74,9 @@ async function resume(configFile = config): Promise<{ child: TrainChild; from: n
 async function sigkill(child: TrainChild, moment: string): Promise<void> {
   const { signal } = await kill(child);
   expect(signal).toBe('SIGKILL');
-  outcomes.push(`SIGKILL ${moment}: last/ then held ${checkpointIteration(path.join(out, 'last')) ?? 'nothing'}; leftovers ${JSON.stringify(checkpointLeftovers(out))}`);
+  outcomes.push(
+    `SIGKILL ${moment}: last/ then held ${checkpointIteration(path.join(out, 'last')) ?? 'nothing'}; leftovers ${JSON.stringify(checkpointLeftovers(out))}`,
+  );
 }
 
 /** Polls (every event-loop turn) for a `.last.tmp-<pid>-*` folder of this child and returns its name. */
@@ -93,7 +105,10 @@ test('killed and stopped at many moments, --resume always continues from the las
   // resume() checks that, still without a checkpoint, --resume starts from scratch.
   let from: number;
   ({ child, from } = await resume());
-  await child.waitFor((e) => e.type === 'step' && (e.iteration as number) > from + SAVE_EVERY && (e.iteration as number) % SAVE_EVERY !== 0, 'a step between checkpoints');
+  await child.waitFor(
+    (e) => e.type === 'step' && (e.iteration as number) > from + SAVE_EVERY && (e.iteration as number) % SAVE_EVERY !== 0,
+    'a step between checkpoints',
+  );
   await sigkill(child, 'mid-training');
   const snapshot = path.join(root, 'snapshot');
   fs.cpSync(path.join(out, 'last'), snapshot, { recursive: true });
@@ -107,7 +122,9 @@ test('killed and stopped at many moments, --resume always continues from the las
     const tmp = await tempFolderOf(child);
     await kill(child);
     if (tmp && fs.existsSync(path.join(out, tmp))) caught = tmp;
-    outcomes.push(`SIGKILL during checkpoint write, attempt ${attempt + 1}: ${caught ? `left ${tmp} (${fs.readdirSync(path.join(out, tmp!)).length} files, MANIFEST ${fs.existsSync(path.join(out, tmp!, 'MANIFEST')) ? 'written' : 'not written'})` : 'the write finished first'}`);
+    outcomes.push(
+      `SIGKILL during checkpoint write, attempt ${attempt + 1}: ${caught ? `left ${tmp} (${fs.readdirSync(path.join(out, tmp!)).length} files, MANIFEST ${fs.existsSync(path.join(out, tmp!, 'MANIFEST')) ? 'written' : 'not written'})` : 'the write finished first'}`,
+    );
   }
   expect(caught).toBeDefined();
   // The half-written folder is never what resume loads (checked in resume()).
@@ -129,7 +146,10 @@ test('killed and stopped at many moments, --resume always continues from the las
 
   // 7. SIGTERM saves a checkpoint where it stopped and exits 143; 8. SIGINT (Ctrl-C) exits 130.
   // With no checkpoint due before the end, the stop must come from the signal itself, promptly.
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     if (signal === 'SIGINT') ({ child, from } = await resume(rareSaves));
     const step = await child.waitFor((e) => e.type === 'step' && (e.iteration as number) > from, 'a step');
     child.proc.kill(signal);

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { getModel } from '../../src/models';
+import { getArchitecture } from '../../src/models';
 import { buildDiscriminator } from '../../src/models/discriminator';
 import { loadLayersModelFromDir } from '../../src/models/files';
 import { featureExtractor, loadVggFeatures } from '../../src/models/vgg';
@@ -10,7 +10,7 @@ import { mseContentLoss, vggContentLoss } from '../../src/losses/content';
 import { ganStep, type GanNetworks } from '../../src/train/gan';
 import { trainableVariables } from '../../src/train/supervised';
 import type { Batch } from '../../src/data/patches';
-import { Rng } from '../../src/util/rng';
+import { Rng } from '../../src/core/rng';
 import { describeWithShared, tempDir, useTestBackend } from '../helpers/env';
 import { saveLayersModelDir, tinyVgg } from '../helpers/vgg';
 
@@ -24,7 +24,7 @@ function randomBatch(rng: Rng, n: number, lrSize: number, scale: number): Batch 
 }
 
 function tinyGan(content: 'vgg' | 'mse'): GanNetworks & { vgg?: tf.LayersModel } {
-  const generator = getModel('srresnet').build({ blocks: 1, width: 8 }, 2, 1);
+  const generator = getArchitecture('srresnet').build({ blocks: 1, width: 8 }, 2, 1);
   const discriminator = buildDiscriminator({ patch_size: 16, width: 4, dense: 8 }, 1);
   const vgg = content === 'vgg' ? featureExtractor(tinyVgg(), 'block2_conv2') : undefined;
   return {

@@ -6,10 +6,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import YAML from 'yaml';
-import { checkSchema, parseConfig, srganConfigSchema, srganPhaseConfig, supervisedConfigSchema, type SrganPhase, type SupervisedConfig } from '../../src/config';
+import {
+  checkSchema,
+  parseConfig,
+  srganConfigSchema,
+  srganPhaseConfig,
+  trainingConfigSchema,
+  type SrganPhase,
+  type TrainingConfig,
+} from '../../src/config';
 import { readImage, writeImage } from '../../src/image/io';
 import { loadUpscaler } from '../../src/infer';
-import { loadCheckpoint, readCheckpointMeta } from '../../src/train/checkpoint';
+import { loadCheckpoint, readCheckpointMeta } from '../../src/checkpoint';
 import { readLog } from '../../src/train/log';
 import { trainGan } from '../../src/train/gan';
 import { trainSupervised } from '../../src/train/supervised';
@@ -34,9 +42,9 @@ const tinySrgan = {
   gan: { iterations: 6, lr: 0.001, val_every: 3, save_every: 2, log_every: 2, strip_every: 3, seed: 2, content_loss: 'vgg22', vgg: vggDir },
 };
 
-function phaseConfig(phase: SrganPhase, out: string, extra: Record<string, unknown> = {}): SupervisedConfig {
+function phaseConfig(phase: SrganPhase, out: string, extra: Record<string, unknown> = {}): TrainingConfig {
   const raw = { ...srganPhaseConfig(checkSchema(srganConfigSchema, tinySrgan, 'test'), phase), out, ...extra };
-  return parseConfig(supervisedConfigSchema, raw, 'test');
+  return parseConfig(trainingConfigSchema, raw, 'test');
 }
 
 const bytes = (dir: string, file: string) => fs.readFileSync(path.join(dir, file));
@@ -48,7 +56,12 @@ beforeAll(async () => {
   await writeImage(path.join(data, 'b.png'), patternImage(40, 40, 1));
   await saveLayersModelDir(tinyVgg(), vggDir);
   fs.writeFileSync(configFile, YAML.stringify(tinySrgan));
-  await trainSupervised({ config: phaseConfig('pretrain', path.join(root, 'pre')), out: path.join(root, 'pre'), resume: false, modelLabel: 'srresnet' });
+  await trainSupervised({
+    config: phaseConfig('pretrain', path.join(root, 'pre')),
+    out: path.join(root, 'pre'),
+    resume: false,
+    modelLabel: 'srresnet',
+  });
 });
 
 test('the adversarial phase starts from the pretrained generator and saves both networks, both optimizers and strips', async () => {
@@ -56,7 +69,15 @@ test('the adversarial phase starts from the pretrained generator and saves both 
   const summary = await trainGan({ config: phaseConfig('gan', out, { init: path.join(root, 'pre', 'best') }), out, resume: false });
   expect(summary.iteration).toBe(6);
   const last = path.join(out, 'last');
-  for (const file of ['model.json', 'weights.bin', 'discriminator.json', 'discriminator.bin', 'optimizer.bin', 'optimizer-discriminator.bin', 'state.json']) {
+  for (const file of [
+    'model.json',
+    'weights.bin',
+    'discriminator.json',
+    'discriminator.bin',
+    'optimizer.bin',
+    'optimizer-discriminator.bin',
+    'state.json',
+  ]) {
     expect(fs.existsSync(path.join(last, file))).toBe(true);
   }
   const { meta } = await loadCheckpoint(last, ['model', 'discriminator']);
@@ -64,7 +85,8 @@ test('the adversarial phase starts from the pretrained generator and saves both 
   // The log carries every loss term.
   const steps = readLog(path.join(out, 'log.jsonl')).filter((r) => r.loss !== undefined);
   expect(steps.map((r) => r.iter)).toEqual([2, 4, 6]);
-  for (const r of steps) for (const key of ['loss', 'content', 'adversarial', 'd_loss']) expect(Number.isFinite(r[key] as number)).toBe(true);
+  for (const r of steps)
+    for (const key of ['loss', 'content', 'adversarial', 'd_loss']) expect(Number.isFinite(r[key] as number)).toBe(true);
   // Strips: LR | bicubic | SR | HR of one validation crop, four square panels side by side.
   const strips = fs.readdirSync(path.join(out, 'strips'));
   expect(strips).toEqual(['iter-0000003.png', 'iter-0000006.png']);
@@ -100,19 +122,54 @@ test('the adversarial phase refuses to start without --init, or in a pretrain ru
   const out = path.join(root, 'no-init');
   await expect(trainGan({ config: phaseConfig('gan', out), out, resume: false })).rejects.toThrow(/give --init <SRResNet checkpoint>/);
   const pre = path.join(root, 'pre');
-  await expect(trainGan({ config: phaseConfig('gan', pre, { init: path.join(pre, 'best') }), out: pre, resume: true })).rejects.toThrow(/is a srresnet run, not a srgan one/);
+  await expect(trainGan({ config: phaseConfig('gan', pre, { init: path.join(pre, 'best') }), out: pre, resume: true })).rejects.toThrow(
+    /is a srresnet run, not a srgan one/,
+  );
 });
 
 describe('sr train srgan', () => {
   it('runs both phases from one config file', async () => {
     const pre = path.join(root, 'cli-pre');
     const gan = path.join(root, 'cli-gan');
-    const first = await runSr(['--threads', '1', 'train', 'srgan', '--config', configFile, '--phase', 'pretrain', '--out', pre, '--iterations', '2', '--json']);
+    const first = await runSr([
+      '--threads',
+      '1',
+      'train',
+      'srgan',
+      '--config',
+      configFile,
+      '--phase',
+      'pretrain',
+      '--out',
+      pre,
+      '--iterations',
+      '2',
+      '--json',
+    ]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    const second = await runSr(['--threads', '1', 'train', 'srgan', '--config', configFile, '--phase', 'gan', '--init', path.join(pre, 'last'), '--out', gan, '--iterations', '2', '--json']);
+    const second = await runSr([
+      '--threads',
+      '1',
+      'train',
+      'srgan',
+      '--config',
+      configFile,
+      '--phase',
+      'gan',
+      '--init',
+      path.join(pre, 'last'),
+      '--out',
+      gan,
+      '--iterations',
+      '2',
+      '--json',
+    ]);
     expect(second.code).toBe(0);
-    const events = second.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = second.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const step = events.find((e) => e.type === 'step');
     expect(Object.keys(step.losses).sort()).toEqual(['adversarial', 'content', 'd_loss', 'loss']);
     expect(events[events.length - 1]).toMatchObject({ type: 'done', iteration: 2 });
@@ -133,9 +190,23 @@ describe('sr train srgan', () => {
     const noVggConfig = path.join(root, 'srgan-no-vgg.yaml');
     const { vgg: _vgg, ...ganWithoutVgg } = tinySrgan.gan;
     fs.writeFileSync(noVggConfig, YAML.stringify({ ...tinySrgan, gan: ganWithoutVgg }));
-    const noVgg = await runSr(['train', 'srgan', '--config', noVggConfig, '--phase', 'gan', '--init', path.join(root, 'pre', 'best'), '--out', path.join(root, 'cli-novgg')], {
-      SR_DATA_DIR: tempDir('sr-empty-data-'),
-    });
+    const noVgg = await runSr(
+      [
+        'train',
+        'srgan',
+        '--config',
+        noVggConfig,
+        '--phase',
+        'gan',
+        '--init',
+        path.join(root, 'pre', 'best'),
+        '--out',
+        path.join(root, 'cli-novgg'),
+      ],
+      {
+        SR_DATA_DIR: tempDir('sr-empty-data-'),
+      },
+    );
     expect(noVgg.code).toBe(1);
     expect(noVgg.stderr).toMatch(/content loss needs VGG19 weights: run `sr data download vgg19`/);
     expectOneLineError(noVgg);

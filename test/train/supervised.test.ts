@@ -2,25 +2,25 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { parseConfig, supervisedConfigSchema, type SupervisedConfig } from '../../src/config';
+import { parseConfig, trainingConfigSchema, type TrainingConfig } from '../../src/config';
 import { writeImage } from '../../src/image/io';
 import { loadUpscaler } from '../../src/infer';
-import { getModel } from '../../src/models';
+import { getArchitecture } from '../../src/models';
 import { PatchSampler } from '../../src/data/patches';
 import { loadTrainingSet } from '../../src/data/training-set';
-import { loadCheckpoint, readCheckpointMeta, saveCheckpoint, FORMAT } from '../../src/train/checkpoint';
+import { loadCheckpoint, readCheckpointMeta, saveCheckpoint, FORMAT } from '../../src/checkpoint';
 import { readLog } from '../../src/train/log';
 import { makeOptimizer, trainableVariables, trainStep, trainSupervised } from '../../src/train/supervised';
-import { Rng } from '../../src/util/rng';
+import { Rng } from '../../src/core/rng';
 import { tempDir, useTestBackend } from '../helpers/env';
 import { patternImage } from '../helpers/images';
 
 const root = tempDir('sr-train-');
 const data = path.join(root, 'data');
 
-function tinyConfig(overrides: Partial<SupervisedConfig['train']> = {}, out = path.join(root, 'run')): SupervisedConfig {
+function tinyConfig(overrides: Partial<TrainingConfig['train']> = {}, out = path.join(root, 'run')): TrainingConfig {
   return parseConfig(
-    supervisedConfigSchema,
+    trainingConfigSchema,
     {
       model: 'srcnn',
       scale: 3,
@@ -61,7 +61,12 @@ test('a validation subset (val_images) of a training folder is held out of train
 test('a tiny SRCNN run trains: the loss falls, best/last checkpoints, log and curves are written', async () => {
   const skipped: string[] = [];
   const config = tinyConfig({ iterations: 60, val_every: 30 }, path.join(root, 'falls'));
-  const summary = await trainSupervised({ config, out: config.out!, resume: false, onEvent: (e) => e.type === 'skipped' && skipped.push(e.file) });
+  const summary = await trainSupervised({
+    config,
+    out: config.out!,
+    resume: false,
+    onEvent: (e) => e.type === 'skipped' && skipped.push(e.file),
+  });
   expect(summary.iteration).toBe(60);
   // Once as training data, once as validation data.
   expect(skipped).toEqual([path.join(data, 'broken.png'), path.join(data, 'broken.png')]);
@@ -70,7 +75,8 @@ test('a tiny SRCNN run trains: the loss falls, best/last checkpoints, log and cu
   expect(losses).toHaveLength(12);
   expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.7);
   expect(log.filter((r) => typeof r.val_psnr === 'number')).toHaveLength(2);
-  for (const f of ['last/MANIFEST', 'best/MANIFEST', 'curves.png', 'config.json']) expect(fs.existsSync(path.join(config.out!, f))).toBe(true);
+  for (const f of ['last/MANIFEST', 'best/MANIFEST', 'curves.png', 'config.json'])
+    expect(fs.existsSync(path.join(config.out!, f))).toBe(true);
   // Each checkpoint's meta carries its own weights' validation score, as logged.
   const scoreAt = (iter: number) => log.find((r) => r.iter === iter && typeof r.val_psnr === 'number')!.val_psnr;
   for (const which of ['last', 'best']) {
@@ -109,7 +115,12 @@ test('--resume continues exactly: N steps + resume + N steps equals 2N steps', a
   await trainSupervised({ config: split, out: split.out!, resume: false });
   const rest = { ...split, train: { ...split.train, iterations: 30 } };
   const events: string[] = [];
-  await trainSupervised({ config: rest, out: rest.out!, resume: true, onEvent: (e) => e.type === 'start' && events.push(`${e.resumed}@${e.iteration}`) });
+  await trainSupervised({
+    config: rest,
+    out: rest.out!,
+    resume: true,
+    onEvent: (e) => e.type === 'start' && events.push(`${e.resumed}@${e.iteration}`),
+  });
   expect(events).toEqual(['true@15']);
   const a = weightsOf(path.join(straight.out!, 'last'));
   const b = weightsOf(path.join(split.out!, 'last'));
@@ -120,7 +131,9 @@ test('--resume continues exactly: N steps + resume + N steps equals 2N steps', a
   // only difference is float rounding.
   expect(maxDiff).toBeLessThan(1e-6);
   // The log continues without repeating iterations.
-  const iters = readLog(path.join(split.out!, 'log.jsonl')).filter((r) => r.loss !== undefined).map((r) => r.iter);
+  const iters = readLog(path.join(split.out!, 'log.jsonl'))
+    .filter((r) => r.loss !== undefined)
+    .map((r) => r.iter);
   expect(iters).toEqual([5, 10, 15, 20, 25, 30]);
 });
 
@@ -129,22 +142,38 @@ test('a run folder is not overwritten without --resume, and a mismatched checkpo
   await trainSupervised({ config, out: config.out!, resume: false });
   await expect(trainSupervised({ config, out: config.out!, resume: false })).rejects.toThrow(/already holds a training run/);
   const otherScale = { ...config, scale: 2 };
-  await expect(trainSupervised({ config: otherScale, out: config.out!, resume: true })).rejects.toThrow(/trained for x3, but the config asks for x2/);
+  await expect(trainSupervised({ config: otherScale, out: config.out!, resume: true })).rejects.toThrow(
+    /trained for x3, but the config asks for x2/,
+  );
   await expect(loadUpscaler({ model: config.out!, scale: 4 })).rejects.toThrow(/trained for x3, not x4/);
-  const otherArchitecture = parseConfig(supervisedConfigSchema, { ...config, model: 'srresnet', network: {}, scale: 3 }, 'test');
-  await expect(trainSupervised({ config: otherArchitecture, out: config.out!, resume: true })).rejects.toThrow(/holds a srcnn network, but the config trains srresnet/);
+  const otherArchitecture = parseConfig(trainingConfigSchema, { ...config, model: 'srresnet', network: {}, scale: 3 }, 'test');
+  await expect(trainSupervised({ config: otherArchitecture, out: config.out!, resume: true })).rejects.toThrow(
+    /holds a srcnn network, but the config trains srresnet/,
+  );
 });
 
 test('checkpoints round-trip and refuse incomplete or corrupted folders', async () => {
-  const spec = getModel('srcnn');
+  const spec = getArchitecture('srcnn');
   const model = spec.build({ kernels: [3, 1, 3], widths: [4, 2], padding: 'valid' }, 2, 9);
   const dir = path.join(root, 'ckpt');
-  const meta = { format: FORMAT, architecture: 'srcnn', model: 'srcnn', options: {}, scale: 2, inputSpace: 'y' as const, inputIsUpsampled: true, channels: 1, createdAt: 'now' };
+  const meta = {
+    format: FORMAT,
+    architecture: 'srcnn',
+    model: 'srcnn',
+    options: {},
+    scale: 2,
+    inputSpace: 'y' as const,
+    inputIsUpsampled: true,
+    channels: 1,
+    createdAt: 'now',
+  };
   await saveCheckpoint(dir, { meta, networks: { model }, state: { iteration: 7 } });
   const loaded = await loadCheckpoint(dir);
   expect(loaded.state).toEqual({ iteration: 7 });
   const x = tf.randomUniform([1, 9, 9, 1], 0, 1, 'float32', 1);
-  const diff = tf.tidy(() => tf.max(tf.abs((model.predict(x) as tf.Tensor).sub(loaded.networks.model.predict(x) as tf.Tensor))).dataSync()[0]);
+  const diff = tf.tidy(
+    () => tf.max(tf.abs((model.predict(x) as tf.Tensor).sub(loaded.networks.model.predict(x) as tf.Tensor))).dataSync()[0],
+  );
   expect(diff).toBe(0);
   // Saving again replaces the folder as a whole and leaves no temp folders behind.
   await saveCheckpoint(dir, { meta, networks: { model }, state: { iteration: 8 } });
@@ -161,7 +190,7 @@ test('checkpoints round-trip and refuse incomplete or corrupted folders', async 
 });
 
 test('training steps do not grow memory: tensor count after 50 steps equals that after 5', async () => {
-  const spec = getModel('srcnn');
+  const spec = getArchitecture('srcnn');
   const pairs = await loadTrainingSet(data, { scale: 2, space: 'y', inputIsUpsampled: true, minHrSize: 15 });
   const sampler = new PatchSampler(pairs, { inputSize: 15, scale: 1, batchSize: 4, augment: true });
   const model = spec.build({ kernels: [9, 5, 5], widths: [16, 8], padding: 'same' }, 2, 1);
@@ -181,11 +210,15 @@ test('training steps do not grow memory: tensor count after 50 steps equals that
 describe('config validation', () => {
   it('names an unknown key and a wrong type', () => {
     const base = { model: 'srcnn', scale: 3, data: { train: 'x', patch_size: 33, batch_size: 16 }, train: { iterations: 10, lr: 0.001 } };
-    expect(() => parseConfig(supervisedConfigSchema, { ...base, trian: {} }, 'c.yaml')).toThrow("c.yaml: unknown key 'trian'");
-    expect(() => parseConfig(supervisedConfigSchema, { ...base, train: { ...base.train, lr: 'fast' } }, 'c.yaml')).toThrow(/c.yaml: train.lr: /);
-    expect(() => parseConfig(supervisedConfigSchema, { ...base, data: { ...base.data, patchsize: 3 } }, 'c.yaml')).toThrow("unknown key 'data.patchsize'");
-    expect(() => parseConfig(supervisedConfigSchema, { ...base, network: { kernels: [9, 5] } }, 'c.yaml')).toThrow(/network.kernels/);
-    expect(() => parseConfig(supervisedConfigSchema, { ...base, network: { depth: 3 } }, 'c.yaml')).toThrow(/depth/);
+    expect(() => parseConfig(trainingConfigSchema, { ...base, trian: {} }, 'c.yaml')).toThrow("c.yaml: unknown key 'trian'");
+    expect(() => parseConfig(trainingConfigSchema, { ...base, train: { ...base.train, lr: 'fast' } }, 'c.yaml')).toThrow(
+      /c.yaml: train.lr: /,
+    );
+    expect(() => parseConfig(trainingConfigSchema, { ...base, data: { ...base.data, patchsize: 3 } }, 'c.yaml')).toThrow(
+      "unknown key 'data.patchsize'",
+    );
+    expect(() => parseConfig(trainingConfigSchema, { ...base, network: { kernels: [9, 5] } }, 'c.yaml')).toThrow(/network.kernels/);
+    expect(() => parseConfig(trainingConfigSchema, { ...base, network: { depth: 3 } }, 'c.yaml')).toThrow(/depth/);
   });
 });
 
@@ -194,7 +227,12 @@ test('--init starts a new run (another scale) from a checkpoint and refuses a di
   await trainSupervised({ config: source, out: source.out!, resume: false });
   const fine = { ...tinyConfig({ iterations: 1 }, path.join(root, 'init-x2')), scale: 2, init: path.join(source.out!, 'last') };
   const starts: number[] = [];
-  await trainSupervised({ config: { ...fine, data: { ...fine.data, val: undefined } }, out: fine.out!, resume: false, onEvent: (e) => e.type === 'start' && starts.push(e.iteration) });
+  await trainSupervised({
+    config: { ...fine, data: { ...fine.data, val: undefined } },
+    out: fine.out!,
+    resume: false,
+    onEvent: (e) => e.type === 'start' && starts.push(e.iteration),
+  });
   expect(starts).toEqual([0]);
   // One small step away from the source weights, not a fresh random start.
   const a = weightsOf(path.join(source.out!, 'last'));
@@ -204,7 +242,11 @@ test('--init starts a new run (another scale) from a checkpoint and refuses a di
   expect(maxDiff).toBeLessThan(0.01);
   // The new run's meta says what it started from and how long that had trained.
   const sourceTraining = readCheckpointMeta(path.join(source.out!, 'last')).training!;
-  expect(readCheckpointMeta(path.join(fine.out!, 'last')).training!.init).toEqual({ dir: fine.init, iterations: 10, seconds: sourceTraining.seconds });
+  expect(readCheckpointMeta(path.join(fine.out!, 'last')).training!.init).toEqual({
+    dir: fine.init,
+    iterations: 10,
+    seconds: sourceTraining.seconds,
+  });
   const wider = { ...fine, out: path.join(root, 'init-bad'), network: { ...fine.network, widths: [16, 4] } };
   await expect(trainSupervised({ config: wider, out: wider.out!, resume: false })).rejects.toThrow(/does not fit/);
 });

@@ -1,14 +1,15 @@
 /** `sr compare HR A B ... -o grid.png`: one labelled crop grid of several results against HR. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../core/errors';
 import { formatFromPath } from '../../image/io';
 import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
 import { compareImages } from '../../report/compare';
 import { DEFAULT_CROP_SIZE, DEFAULT_ZOOM, type CropRect } from '../../report/crop';
 import { writeOutput } from '../../report/html';
-import { formatTable, notice, outputMode, style } from '../output';
-import { checkOutputFolder, parseTile, parseZoom, startBackend } from '../shared';
+import { formatTable, notice, outputMode, style } from '../../core/terminal';
+import { parseTile, parseZoom, positiveInteger, startBackend } from '../options';
+import { checkOutputFile } from '../../core/fsutil';
 
 interface CompareCliOptions {
   output: string;
@@ -38,12 +39,6 @@ function parseLabels(value: string): string[] {
   return labels;
 }
 
-function parseCropSize(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--crop-size must be a positive whole number, got '${value}'`);
-  return n;
-}
-
 export function register(program: Command): void {
   program
     .command('compare')
@@ -51,9 +46,9 @@ export function register(program: Command): void {
     .argument('<hr>', 'the ground-truth image')
     .argument('<images...>', "images of HR's size to compare with it (e.g. outputs of sr upscale)")
     .requiredOption('-o, --output <grid.png>', 'the grid image to write (PNG)')
-    .option('--labels <a,b,...>', 'column labels: one per image, or one more with HR\'s first (default: file names)', parseLabels)
+    .option('--labels <a,b,...>', "column labels: one per image, or one more with HR's first (default: file names)", parseLabels)
     .option('--crop <x,y,w,h>', 'the crop in HR pixels (default: where the images are furthest from HR)', parseCrop)
-    .option('--crop-size <n>', 'side of the automatic crop in HR pixels', parseCropSize, DEFAULT_CROP_SIZE)
+    .option('--crop-size <n>', 'side of the automatic crop in HR pixels', positiveInteger('--crop-size'), DEFAULT_CROP_SIZE)
     .option('--zoom <n>', 'enlargement of the crops (nearest neighbour)', parseZoom('--zoom'), DEFAULT_ZOOM)
     .option('--border <n>', 'pixels left out of the scores on each side (the scale, to match published tables)', parseTile('--border'), 0)
     .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
@@ -61,7 +56,7 @@ export function register(program: Command): void {
     .action(async (hr: string, images: string[], opts: CompareCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       if (formatFromPath(opts.output) !== 'png') throw new UsageError(`-o ${opts.output}: the grid is written as PNG; give a .png name`);
-      checkOutputFolder(opts.output, '-o');
+      checkOutputFile(opts.output, '-o');
       await startBackend(cmd);
       const result = await compareImages({
         hr,
@@ -76,13 +71,25 @@ export function register(program: Command): void {
       await writeOutput(opts.output, result.grid.png);
       if (opts.json) {
         const { width, height, labelsRendered } = result.grid;
-        process.stdout.write(JSON.stringify({ output: opts.output, width, height, labelsRendered, crop: result.crop, zoom: result.zoom, hr, scores: result.scores }) + '\n');
+        process.stdout.write(
+          JSON.stringify({
+            output: opts.output,
+            width,
+            height,
+            labelsRendered,
+            crop: result.crop,
+            zoom: result.zoom,
+            hr,
+            scores: result.scores,
+          }) + '\n',
+        );
         return;
       }
       const rows = result.scores.map((s) => [s.label, s.psnr.toFixed(2), s.ssim.toFixed(4)]);
       process.stdout.write(formatTable(['image', 'PSNR (dB)', 'SSIM'], rows, ['l', 'r', 'r']) + '\n');
       const { x, y, width, height } = result.crop;
       notice(mode, `${style.ok('wrote')} ${opts.output} (crop ${width}x${height} at ${x},${y}, ${result.zoom}x)`);
-      if (!result.grid.labelsRendered) notice(mode, style.warn('no font could draw the labels on this machine: the grid has none (install e.g. fonts-dejavu-core)'));
+      if (!result.grid.labelsRendered)
+        notice(mode, style.warn('no font could draw the labels on this machine: the grid has none (install e.g. fonts-dejavu-core)'));
     });
 }

@@ -3,13 +3,21 @@
  * model weights (VGG19 for the content loss), which live in the same folder (see data/weights.ts).
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../core/errors';
 import { DATASETS, datasetStatus, datasetsRoot, findDataset, type DatasetSpec, type DatasetStatus } from '../../data/datasets';
-import { humanBytes } from '../../data/fsutil';
+import { humanBytes } from '../../core/fsutil';
 import { installDataset, type DownloadInstallOptions, type InstallResult } from '../../data/install';
-import { WEIGHTS, findWeights, installWeights, weightsStatus, type WeightsInstallResult, type WeightsSpec, type WeightsStatus } from '../../data/weights';
-import { formatTable, notice, outputMode, progressBar, style, type OutputMode, type Progress } from '../output';
-import type { GlobalOptions } from '../main';
+import {
+  WEIGHTS,
+  findWeights,
+  installWeights,
+  weightsStatus,
+  type WeightsInstallResult,
+  type WeightsSpec,
+  type WeightsStatus,
+} from '../../data/weights';
+import { formatTable, notice, outputMode, progressBar, style, type OutputMode, type Progress } from '../../core/terminal';
+import { numberParser, type GlobalOptions } from '../options';
 
 interface ListOptions {
   json?: boolean;
@@ -314,10 +322,4 @@ function reportInstalled(result: InstallResult, mode: OutputMode): void {
   process.stdout.write(`${result.name}: ${marker.imageCount} HR images in ${result.hrDir}${already}\n`);
 }
 
-function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`--timeout must be a positive number of seconds, got '${value}'`);
-  }
-  return seconds;
-}
+const parseSeconds = numberParser('--timeout', { above: 0, says: 'a positive number of seconds' });

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { DEFAULT_SCALE, SHIPPED_MODELS } from '../../infer';
 import { DEFAULT_CROP_SIZE, DEFAULT_ZOOM } from '../../report/crop';
 import { checkSampleSize, DEFAULT_DEMO_DIR, runDemo, SAMPLE_SIZE_RANGE, type DemoResult } from '../../report/demo';
-import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { parseScale, parseZoom, startBackend } from '../shared';
+import { formatTable, notice, outputMode, progressBar, style } from '../../core/terminal';
+import { parseScale, parseZoom, startBackend } from '../options';
 
 interface DemoCliOptions {
   output: string;
@@ -29,7 +29,11 @@ export function register(program: Command): void {
     .option('--scale <n>', 'shrink and upscale factor: 2, 3 or 4', parseScale, DEFAULT_SCALE)
     .option('--zoom <n>', 'enlargement of the crops (nearest neighbour)', parseZoom('--zoom'), DEFAULT_ZOOM)
     .option('--sample <image>', 'another picture to use instead of docs/sample.png')
-    .option('--size <n>', `draw the sample picture at n x n pixels (${SAMPLE_SIZE_RANGE.join(' to ')}) instead of docs/sample.png's 256`, (value: string) => checkSampleSize(Number(value), '--size', value))
+    .option(
+      '--size <n>',
+      `draw the sample picture at n x n pixels (${SAMPLE_SIZE_RANGE.join(' to ')}) instead of docs/sample.png's 256`,
+      (value: string) => checkSampleSize(Number(value), '--size', value),
+    )
     .option('--json', 'print the scores and the written files as one JSON object')
     .action(async (opts: DemoCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });

@@ -2,20 +2,21 @@
 import * as fs from 'fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { backendSummary } from '../../backend';
+import { backendSummary } from '../../runtime/tfjs';
 import { resolveDataset } from '../../data/datasets';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../core/errors';
 import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
-import { evaluate, type EvalResult } from '../../metrics/evaluate';
-import { writeFileAtomic } from '../../util/atomic';
-import { formatTable, notice, outputMode, progressBar, style } from '../output';
-import { backendOptions, checkOutputFolder, engineOption, parseScale, parseTile, parseTileSize, parseZoom, reportEngine, startBackend } from '../shared';
+import { evaluate, type EvalResult } from '../../infer/evaluate';
+import { writeFileAtomic } from '../../core/atomic';
+import { formatTable, notice, outputMode, progressBar, style } from '../../core/terminal';
+import { backendOptions, engineOption, parseScale, parseTile, parseTileSize, parseZoom, reportEngine, startBackend } from '../options';
+import { checkOutputFile } from '../../core/fsutil';
 import type { EngineChoice } from '../../infer/upscaler';
+import { buildUpscaler } from '../../infer';
 import { DEFAULT_ZOOM } from '../../report/crop';
 import { EvalReportCollector } from '../../report/entry';
 import { writeReport } from '../../report/html';
 import { DEFAULT_TILE_PAD, type TileSize } from '../../infer/tile';
-import { buildUpscaler } from './upscale';
 
 interface EvalCliOptions {
   dataset: string;
@@ -54,7 +55,12 @@ export function register(program: Command): void {
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
-    .option('--tile <n|auto>', 'tile side in LR pixels to bound memory; 0: the whole image at once; auto: from free memory', parseTileSize, 'auto' as TileSize)
+    .option(
+      '--tile <n|auto>',
+      'tile side in LR pixels to bound memory; 0: the whole image at once; auto: from free memory',
+      parseTileSize,
+      'auto' as TileSize,
+    )
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .option('--ensemble', 'average the 8 flips/rotations (self-ensemble)')
     .addOption(engineOption())
@@ -65,8 +71,8 @@ export function register(program: Command): void {
     .option('--report-zoom <n>', 'enlargement of the report crops (nearest neighbour)', parseZoom('--report-zoom'), DEFAULT_ZOOM)
     .action(async (opts: EvalCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
-      if (opts.report) checkOutputFolder(opts.report, '--report');
-      if (opts.csv) checkOutputFolder(opts.csv, '--csv');
+      if (opts.report) checkOutputFile(opts.report, '--report');
+      if (opts.csv) checkOutputFile(opts.csv, '--csv');
       const dataset = await resolveDataset(opts.dataset);
       if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
       const info = await startBackend(cmd);
@@ -99,6 +105,8 @@ export function register(program: Command): void {
         await writeReport(opts.report, collector.report(result.dataset));
         notice(mode, `${style.ok('wrote')} ${opts.report}`);
       }
-      process.stdout.write(opts.json ? JSON.stringify({ ...result, engine: upscaler.engine?.active ?? 'tfjs' }) + '\n' : resultTable(result) + '\n');
+      process.stdout.write(
+        opts.json ? JSON.stringify({ ...result, engine: upscaler.engine?.active ?? 'tfjs' }) + '\n' : resultTable(result) + '\n',
+      );
     });
 }

@@ -1,8 +1,8 @@
 /** `sr info`: which backend runs, why the others were skipped, threads and versions. */
 import type { Command } from 'commander';
-import { formatTable, style } from '../output';
-import { startBackend } from '../shared';
-import { onnxRuntimeStatus } from '../../onnx/runtime';
+import { formatTable, style } from '../../core/terminal';
+import { startBackend } from '../options';
+import { onnxRuntimeStatus } from '../../runtime/onnx/session';
 
 export function register(program: Command): void {
   program

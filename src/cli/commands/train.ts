@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Option, type Command } from 'commander';
-import { backendSummary } from '../../backend';
+import { backendSummary } from '../../runtime/tfjs';
 import {
   checkSchema,
   parseConfig,
@@ -11,17 +11,18 @@ import {
   setPath,
   srganConfigSchema,
   srganPhaseConfig,
-  supervisedConfigSchema,
+  trainingConfigSchema,
   type SrganPhase,
-  type SupervisedConfig,
+  type TrainingConfig,
 } from '../../config';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../core/errors';
 import { locateVggWeights } from '../../models/vgg';
 import { MISSING_INIT, trainGan, vggSource } from '../../train/gan';
 import type { StepLosses } from '../../train/run';
 import { trainSupervised, type TrainEvent } from '../../train/supervised';
-import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
-import { parseScale, startBackend } from '../shared';
+import { notice, outputMode, progressBar, style, type OutputMode } from '../../core/terminal';
+import { parseScale, positiveInteger, positiveNumber, startBackend } from '../options';
+import { packagePath } from '../../core/paths';
 
 interface TrainCliOptions {
   config?: string;
@@ -43,16 +44,8 @@ interface TrainCliOptions {
 /** What `sr train srgan` trains in each phase, and what its weights are called. */
 const SRGAN_PHASE_LABEL: Record<SrganPhase, string> = { pretrain: 'srresnet', gan: 'srgan' };
 
-const number = (flag: string, integer: boolean) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n <= 0) {
-    throw new UsageError(`${flag} must be a positive ${integer ? 'whole ' : ''}number, got '${value}'`);
-  }
-  return n;
-};
-
 export function packageConfigsDir(): string {
-  return path.resolve(__dirname, '..', '..', '..', 'configs');
+  return packagePath('configs');
 }
 
 interface BaseConfig {
@@ -69,7 +62,8 @@ function baseConfig(model: string, opts: TrainCliOptions): BaseConfig {
     const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     // A run folder records one phase of SRGAN: the one it holds.
     const phase: SrganPhase | undefined = model === 'srgan' ? (raw.gan ? 'gan' : 'pretrain') : undefined;
-    if (phase && opts.phase && opts.phase !== phase) throw new UsageError(`${opts.out} is a --phase ${phase} run, not --phase ${opts.phase}`);
+    if (phase && opts.phase && opts.phase !== phase)
+      throw new UsageError(`${opts.out} is a --phase ${phase} run, not --phase ${opts.phase}`);
     return { raw, source: file, phase };
   }
   let file = opts.config;
@@ -86,7 +80,7 @@ function baseConfig(model: string, opts: TrainCliOptions): BaseConfig {
 }
 
 /** Applies command-line overrides over the file, then validates the result. */
-export function resolveTrainConfig(model: string, opts: TrainCliOptions): SupervisedConfig {
+export function resolveTrainConfig(model: string, opts: TrainCliOptions): TrainingConfig {
   const { raw, source, phase } = baseConfig(model, opts);
   const overrides: [string, unknown][] = [
     ['scale', opts.scale],
@@ -107,7 +101,7 @@ export function resolveTrainConfig(model: string, opts: TrainCliOptions): Superv
     throw new UsageError(`${source} trains '${String(raw.model)}', not '${model}'`);
   }
   raw.model = network;
-  const config = parseConfig(supervisedConfigSchema, raw, source);
+  const config = parseConfig(trainingConfigSchema, raw, source);
   if (!config.out) config.out = `runs/${phase ? SRGAN_PHASE_LABEL[phase] : model}-x${config.scale}`;
   for (const dir of [config.data.train].flat()) requireDir(dir, 'training data');
   if (config.data.val) requireDir(config.data.val, 'validation data');
@@ -137,21 +131,38 @@ function reporter(mode: OutputMode, iterations: number, out: string, resumeReque
       switch (event.type) {
         case 'skipped':
           // Reasons from readImage already start with the file name.
-          notice(mode, style.warn(`skipping ${event.file}: ${event.reason.startsWith(`${event.file}: `) ? event.reason.slice(event.file.length + 2) : event.reason}`));
+          notice(
+            mode,
+            style.warn(
+              `skipping ${event.file}: ${event.reason.startsWith(`${event.file}: `) ? event.reason.slice(event.file.length + 2) : event.reason}`,
+            ),
+          );
           break;
         case 'start':
-          if (resumeRequested && !event.resumed) notice(mode, style.warn(`--resume: ${out} holds no checkpoint yet, so training starts from scratch`));
-          notice(mode, `${event.resumed ? 'resuming at' : 'starting at'} iteration ${event.iteration}/${iterations} on ${event.trainImages} images`);
+          if (resumeRequested && !event.resumed)
+            notice(mode, style.warn(`--resume: ${out} holds no checkpoint yet, so training starts from scratch`));
+          notice(
+            mode,
+            `${event.resumed ? 'resuming at' : 'starting at'} iteration ${event.iteration}/${iterations} on ${event.trainImages} images`,
+          );
           bar.start(iterations, { loss: '-', psnr, rate: '-' });
           bar.update(event.iteration);
           break;
         case 'step':
           bar.update(event.iteration, { loss: formatLosses(event.losses, 3), psnr, rate: event.itPerSec.toFixed(2) });
-          if (!mode.interactive) notice(mode, `iter ${event.iteration} loss ${formatLosses(event.losses, 4)} lr ${event.lr.toExponential(2)} ${event.itPerSec.toFixed(2)} it/s`);
+          if (!mode.interactive)
+            notice(
+              mode,
+              `iter ${event.iteration} loss ${formatLosses(event.losses, 4)} lr ${event.lr.toExponential(2)} ${event.itPerSec.toFixed(2)} it/s`,
+            );
           break;
         case 'validation':
           psnr = event.psnr.toFixed(2);
-          if (!mode.interactive) notice(mode, `iter ${event.iteration} validation ${event.psnr.toFixed(3)} dB / ${event.ssim.toFixed(4)}${event.best ? ' (best)' : ''}`);
+          if (!mode.interactive)
+            notice(
+              mode,
+              `iter ${event.iteration} validation ${event.psnr.toFixed(3)} dB / ${event.ssim.toFixed(4)}${event.best ? ' (best)' : ''}`,
+            );
           break;
         case 'nan':
           notice(mode, style.warn(`iteration ${event.iteration}: loss is not finite (${event.action})`));
@@ -171,15 +182,18 @@ export function register(program: Command): void {
     .argument('<model>', 'what to train: srcnn, srresnet, or srgan (two phases, see --phase)')
     .option('--config <file>', 'YAML config (default: configs/<model>-x<scale>.yaml)')
     .addOption(
-      new Option('--phase <phase>', 'srgan: pretrain (the generator with MSE) or gan (adversarial, from --init)').choices(['pretrain', 'gan']),
+      new Option('--phase <phase>', 'srgan: pretrain (the generator with MSE) or gan (adversarial, from --init)').choices([
+        'pretrain',
+        'gan',
+      ]),
     )
     .option('--scale <n>', 'upscaling factor: 2, 3 or 4', parseScale)
     .option('--data <dir>', 'folder of HR training images (comma-separated for several)')
     .option('--val <dir>', 'folder of HR validation images')
-    .option('--iterations <n>', 'total training iterations', number('--iterations', true))
-    .option('--batch-size <n>', 'patches per batch', number('--batch-size', true))
-    .option('--lr <rate>', 'initial learning rate', number('--lr', false))
-    .option('--seed <n>', 'random seed', number('--seed', true))
+    .option('--iterations <n>', 'total training iterations', positiveInteger('--iterations'))
+    .option('--batch-size <n>', 'patches per batch', positiveInteger('--batch-size'))
+    .option('--lr <rate>', 'initial learning rate', positiveNumber('--lr'))
+    .option('--seed <n>', 'random seed', positiveInteger('--seed'))
     .option('--out <dir>', 'run folder for checkpoints and logs')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--init <checkpoint>', 'start from the weights of this checkpoint (fine-tuning)')
@@ -214,7 +228,11 @@ export function register(program: Command): void {
         report.stop();
         const best = summary.best ? `best ${summary.best.psnr.toFixed(3)} dB at iteration ${summary.best.iteration}` : 'no validation';
         if (mode.json) process.stdout.write(JSON.stringify({ type: 'done', ...summary }) + '\n');
-        else notice(mode, `${summary.stoppedEarly ? 'stopped' : 'finished'} at iteration ${summary.iteration} (${(summary.seconds / 60).toFixed(1)} min), ${best}`);
+        else
+          notice(
+            mode,
+            `${summary.stoppedEarly ? 'stopped' : 'finished'} at iteration ${summary.iteration} (${(summary.seconds / 60).toFixed(1)} min), ${best}`,
+          );
         if (signal) process.exitCode = signal === 'SIGINT' ? 130 : 143;
       } finally {
         report.stop();

@@ -3,15 +3,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Option, type Command } from 'commander';
 import { listImages } from '../../data/datasets';
-import { isDirectory } from '../../data/fsutil';
-import { SrError, UsageError } from '../../errors';
+import { isDirectory } from '../../core/fsutil';
+import { SrError, UsageError } from '../../core/errors';
 import { formatFromPath, isImageFile, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
-import { ALPHA_MODES, loadUpscaler, upscaleImage, type AlphaMode, type Upscaler } from '../../infer';
-import { notice, outputMode, progressBar, style, type OutputMode } from '../output';
-import { backendOptions, checkOutputFolder, engineOption, parseScale, parseTile, parseTileSize, reportEngine, startBackend } from '../shared';
+import { ALPHA_MODES, buildUpscaler, upscaleImage, type AlphaMode, type Upscaler } from '../../infer';
+import { notice, outputMode, progressBar, style, type OutputMode } from '../../core/terminal';
+import { backendOptions, engineOption, numberParser, parseScale, parseTile, parseTileSize, reportEngine, startBackend } from '../options';
+import { checkOutputFile } from '../../core/fsutil';
 import type { EngineChoice } from '../../infer/upscaler';
-import { ensembleUpscaler } from '../../infer/ensemble';
-import { DEFAULT_TILE_PAD, tiledUpscaler, type TileSize } from '../../infer/tile';
+import { DEFAULT_TILE_PAD, type TileSize } from '../../infer/tile';
 
 const FORMAT_EXTENSIONS: Record<WritableFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
@@ -38,15 +38,14 @@ export function defaultOutputPath(input: string, scale: number): string {
   return path.join(path.dirname(input), `${path.basename(input, ext)}_x${scale}.png`);
 }
 
-function parseQuality(value: string): number {
-  const q = Number(value);
-  if (!Number.isInteger(q) || q < 1 || q > 100) throw new UsageError(`--quality must be a whole number from 1 to 100, got '${value}'`);
-  return q;
-}
+const parseQuality = numberParser('--quality', { integer: true, min: 1, max: 100, says: 'a whole number from 1 to 100' });
 
 /** A shell-style name pattern (`*`, `?`) as a regular expression over file names. */
 export function patternToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -84,7 +83,8 @@ async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Ups
     throw new SrError(`${dir}: is a directory, but -o ${opts.output} names an image file (for a folder, -o names the output folder)`);
   }
   const outDir = opts.output ?? `${dir.replace(/[\\/]+$/, '')}_x${upscaler.scale}`;
-  if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new UsageError(`${outDir} is a file; with a folder as input, -o names a folder`);
+  if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory())
+    throw new UsageError(`${outDir} is a file; with a folder as input, -o names a folder`);
   const match = opts.pattern ? patternToRegExp(opts.pattern) : undefined;
   const files = listImages(dir).filter((f) => !match || match.test(path.basename(f)));
   // Checked before the output folder is made, so a mistyped pattern leaves nothing behind.
@@ -113,38 +113,22 @@ async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Ups
     }
   }
   bar.stop();
-  if (opts.json) process.stdout.write(JSON.stringify({ model: upscaler.name, scale: upscaler.scale, engine: upscaler.engine?.active, outDir, written, skipped, failed }) + '\n');
+  if (opts.json)
+    process.stdout.write(
+      JSON.stringify({ model: upscaler.name, scale: upscaler.scale, engine: upscaler.engine?.active, outDir, written, skipped, failed }) +
+        '\n',
+    );
   else {
-    notice(mode, `${style.ok('wrote')} ${written.length} image(s) to ${outDir}` + (skipped.length ? `, skipped ${skipped.length} existing` : ''));
+    notice(
+      mode,
+      `${style.ok('wrote')} ${written.length} image(s) to ${outDir}` + (skipped.length ? `, skipped ${skipped.length} existing` : ''),
+    );
     for (const f of failed) notice(mode, style.err(`failed: ${f.error}`));
   }
   if (failed.length) throw new SrError(`${failed.length} of ${files.length} image(s) failed`);
 }
 
-function parseOutscale(value: string): number {
-  const f = Number(value);
-  if (!Number.isFinite(f) || f <= 0 || f > 16) throw new UsageError(`--outscale must be a number above 0 and at most 16, got '${value}'`);
-  return f;
-}
-
-export interface BuildUpscalerOptions {
-  model: string;
-  scale?: number;
-  tile: TileSize;
-  tilePad: number;
-  ensemble?: boolean;
-  engine?: EngineChoice;
-  /** wasm threads; also ONNX Runtime's intra-op threads. */
-  threads?: number;
-  /** Called after each tile when an image is upscaled in tiles. */
-  onTile?: (done: number, total: number) => void;
-}
-
-/** The model, tiled to bound memory, optionally self-ensembled (the ensemble runs per tile). */
-export async function buildUpscaler(opts: BuildUpscalerOptions): Promise<Upscaler> {
-  const base = await loadUpscaler({ model: opts.model, scale: opts.scale, engine: opts.engine, threads: opts.threads });
-  return tiledUpscaler(opts.ensemble ? ensembleUpscaler(base) : base, { tile: opts.tile, pad: opts.tilePad, onTile: opts.onTile });
-}
+const parseOutscale = numberParser('--outscale', { above: 0, max: 16, says: 'a number above 0 and at most 16' });
 
 /**
  * A bar over the tiles of one image pass (colour, then alpha with --alpha model: each pass starts
@@ -187,14 +171,26 @@ export function register(program: Command): void {
     .command('upscale')
     .description('upscale an image, or every image in a folder')
     .argument('<input>', 'image file (PNG, JPEG, WebP, TIFF) or a folder of them')
-    .option('-o, --output <path>', 'output file (format from its extension; default <input>_x<scale>.png) or an existing folder to write that name into; for a folder input, the output folder (default <input>_x<scale>)')
+    .option(
+      '-o, --output <path>',
+      'output file (format from its extension; default <input>_x<scale>.png) or an existing folder to write that name into; for a folder input, the output folder (default <input>_x<scale>)',
+    )
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .option('--quality <q>', 'JPEG/WebP quality 1-100', parseQuality)
-    .option('--tile <n|auto>', 'tile side in LR pixels to bound memory; 0: the whole image at once; auto: from free memory', parseTileSize, 'auto' as TileSize)
+    .option(
+      '--tile <n|auto>',
+      'tile side in LR pixels to bound memory; 0: the whole image at once; auto: from free memory',
+      parseTileSize,
+      'auto' as TileSize,
+    )
     .option('--tile-pad <n>', 'LR pixels of context around each tile', parseTile('--tile-pad'), DEFAULT_TILE_PAD)
     .addOption(new Option('--format <format>', 'output format, whatever the extension').choices([...WRITABLE_FORMATS]))
-    .addOption(new Option('--alpha <mode>', 'how an alpha channel is upscaled: bicubic, or by the model like a gray image').choices(ALPHA_MODES).default('bicubic'))
+    .addOption(
+      new Option('--alpha <mode>', 'how an alpha channel is upscaled: bicubic, or by the model like a gray image')
+        .choices(ALPHA_MODES)
+        .default('bicubic'),
+    )
     .option('--outscale <f>', 'final scale: the model runs at its own, bicubic does the rest (e.g. 3.5)', parseOutscale)
     .option('--ensemble', 'average the 8 flips/rotations (self-ensemble; 8x slower, sharper)')
     .addOption(engineOption())
@@ -209,7 +205,7 @@ export function register(program: Command): void {
       const intoFolder = !folder && opts.output !== undefined && isDirectory(opts.output);
       // A bad output path or extension, or a bad image, fails before any model is loaded.
       if (!folder && opts.output && !intoFolder) {
-        checkOutputFolder(opts.output, '-o');
+        checkOutputFile(opts.output, '-o');
         if (!opts.format) formatFromPath(opts.output);
       }
       const image = folder ? undefined : await readImage(input);
@@ -220,11 +216,21 @@ export function register(program: Command): void {
       reportEngine(mode, upscaler.engine);
       try {
         if (folder) return await upscaleFolder(input, opts, upscaler, mode);
-        const defaultOutput = defaultOutputPath(input, upscaler.scale).replace(/\.png$/, opts.format ? FORMAT_EXTENSIONS[opts.format] : '.png');
+        const defaultOutput = defaultOutputPath(input, upscaler.scale).replace(
+          /\.png$/,
+          opts.format ? FORMAT_EXTENSIONS[opts.format] : '.png',
+        );
         const output = intoFolder ? path.join(opts.output!, path.basename(defaultOutput)) : (opts.output ?? defaultOutput);
         const w = await upscaleFile(input, output, upscaler, opts, image);
-        if (opts.json) process.stdout.write(JSON.stringify({ ...w, model: upscaler.name, scale: upscaler.scale, engine: upscaler.engine?.active }) + '\n');
-        else notice(mode, `${style.ok('wrote')} ${output} (${w.width}x${w.height}, ${upscaler.name} x${upscaler.scale}, ${upscaler.engine?.active ?? 'tfjs'}, ${w.seconds.toFixed(1)} s)`);
+        if (opts.json)
+          process.stdout.write(
+            JSON.stringify({ ...w, model: upscaler.name, scale: upscaler.scale, engine: upscaler.engine?.active }) + '\n',
+          );
+        else
+          notice(
+            mode,
+            `${style.ok('wrote')} ${output} (${w.width}x${w.height}, ${upscaler.name} x${upscaler.scale}, ${upscaler.engine?.active ?? 'tfjs'}, ${w.seconds.toFixed(1)} s)`,
+          );
       } finally {
         tiles?.stop();
         upscaler.dispose();

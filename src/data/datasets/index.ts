@@ -4,8 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { UsageError } from '../../errors';
-import { isDirectory } from '../fsutil';
+import { UsageError } from '../../core/errors';
+import { isDirectory } from '../../core/fsutil';
 import { HR_FOLDER, datasetDir, readCompletionMarker, type CompletionMarker } from '../install';
 import type { DatasetSpec } from './types';
 import { bsd100 } from './bsd100';
@@ -13,6 +13,7 @@ import { div2k } from './div2k';
 import { set14 } from './set14';
 import { set5 } from './set5';
 import { urban100 } from './urban100';
+import { packagePath } from '../../core/paths';
 
 export type { DatasetSpec } from './types';
 
@@ -30,7 +31,7 @@ export function datasetsRoot(): string {
   if (fromEnv) return path.resolve(fromEnv);
   // This file is src/data/datasets/index.ts under ts-node and dist/data/datasets/index.js when
   // built: the package root is three levels up either way.
-  return path.resolve(__dirname, '..', '..', '..', 'datasets');
+  return packagePath('datasets');
 }
 
 export function datasetNames(): string[] {
