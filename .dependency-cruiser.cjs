@@ -8,7 +8,7 @@ const LAYERS = [
   ['image', 'runtime', 'models'], // pixels and colour; tfjs backend + kernels and the ONNX Runtime loader; architectures
   ['metrics', 'checkpoint'], // PSNR/SSIM/NIQE; checkpoint folders
   ['engines'], // graph folding, the ONNX export/cache/sessions: where a network runs
-  ['data', 'losses', 'config', 'infer', 'train', 'report'], // the features
+  ['data', 'losses', 'config', 'infer', 'train', 'report', 'queue'], // the features
   ['bench', 'cli'], // the apps: nothing imports them but bin/
 ];
 
