@@ -40,9 +40,11 @@ export {
   type DemoResult,
 } from './report';
 export { getArchitecture, architectureNames, registerArchitecture, type ArchitectureSpec } from './models';
-export { trainSupervised, trainStep, type TrainEvent, type TrainSummary } from './train/supervised';
+export { trainSupervised, trainStep, type TrainEvent, type TrainSummary } from './train/recipes/pixel';
 export { saveCheckpoint, loadCheckpoint, type CheckpointMeta } from './checkpoint';
 export { parseConfig, trainingConfigSchema, type TrainingConfig } from './config';
+export { resolveTrainingConfig, type RecipeConfig, type TrainOverrides } from './config/resolve';
+export { recipeFor, recipeNames, type TrainingRecipe } from './train/recipes';
 export { resolveDataset, listImages, DATASETS } from './data/datasets';
 export { loadTrainingSet } from './data/training-set';
 export { PatchSampler } from './data/patches';

@@ -26,9 +26,9 @@ import { sessionNetwork, ONNX_PHASE_FOLD } from '../engines/onnx/network';
 import { evaluate } from '../infer/evaluate';
 import { getArchitecture } from '../models';
 import { buildDiscriminator } from '../models/discriminator';
-import { contentLoss, ganNetworks, ganStep, vggSource } from '../train/gan';
+import { contentLoss, ganNetworks, ganStep, vggSource } from '../train/recipes/srgan';
 import { firstLine, SrError } from '../core/errors';
-import { makeOptimizer, trainableVariables, trainStep } from '../train/supervised';
+import { makeOptimizer, trainableVariables, trainStep } from '../train/recipes/pixel';
 import { Rng } from '../core/rng';
 import { countConvFlops, type FlopCount } from './flops';
 import { round, summarise, timeRuns, type Samples, type TimedSamples } from './stats';
@@ -303,9 +303,9 @@ const srresnetTrainStep: BenchCase = {
   },
 };
 
-/** configs/srgan-x4-cpu.yaml: what the shipped SRGAN weights are trained with. */
+/** The repository's own SRGAN CPU config (checkpoints/training/configs/): what the shipped SRGAN weights are trained with. */
 export function srganCpuConfigFile(): string {
-  return packagePath('configs', 'srgan-x4-cpu.yaml');
+  return packagePath('checkpoints', 'training', 'configs', 'srgan-x4-cpu.yaml');
 }
 
 /** The adversarial phase of `file` as its run would use it; VGG19 weights resolved against the project root. */
@@ -324,7 +324,7 @@ const srganGanStep: BenchCase = {
     const config = ganPhaseConfig(srganCpuConfigFile());
     const gan = config.gan!;
     const setup = {
-      config: 'configs/srgan-x4-cpu.yaml',
+      config: 'checkpoints/training/configs/srgan-x4-cpu.yaml',
       generator: config.network,
       discriminator: gan.discriminator,
       batch: config.data.batch_size,

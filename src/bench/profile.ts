@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/patches';
 import type { PatchSampler } from '../data/patches';
-import { makeOptimizer, trainableVariables, trainStep } from '../train/supervised';
+import { makeOptimizer, trainableVariables, trainStep } from '../train/recipes/pixel';
 import { trainingConfigSchema } from '../config/schema';
 import { Rng } from '../core/rng';
 import { countConvFlops, type ConvCount } from './flops';

@@ -6,9 +6,16 @@ import { z } from 'zod';
 
 const dataSchema = z
   .object({
-    /** Folder (or folders) of HR training images. */
-    train: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    /** Folder of HR validation images (never the test set you report). */
+    /**
+     * Folder (or folders) of HR training images, or the name of a dataset `sr data download`
+     * fetched ('div2k'); `--data` gives it on the command line.
+     */
+    train: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /**
+     * Folder of HR validation images (never the test set you report). Absent: the first
+     * `val_images` (default 10) readable images of the first training folder validate and are held
+     * out of training.
+     */
     val: z.string().min(1).optional(),
     /** Input patch side: 33 for SRCNN (upsampled input), 24 LR pixels for SRResNet x4 (96 HR). */
     patch_size: z.number().int().min(4),
@@ -125,7 +132,8 @@ export const srganConfigSchema = z
   .strict();
 
 export type SrganConfig = z.infer<typeof srganConfigSchema>;
-export type SrganPhase = 'pretrain' | 'gan';
+export const SRGAN_PHASES = ['pretrain', 'gan'] as const;
+export type SrganPhase = (typeof SRGAN_PHASES)[number];
 
 /** The supervised config one phase of an SRGAN config runs as (raw: overrides are applied after). */
 export function srganPhaseConfig(file: SrganConfig, phase: SrganPhase): Record<string, unknown> {

@@ -1,9 +1,11 @@
 /**
  * A training run, whatever is trained: the run folder (`last/` and `best/` checkpoints, `log.jsonl`,
  * `curves.png`, `strips/`, the resolved `config.json`), the data, the loop that decides when to
- * log, validate, save and stop, and exact resume. What one step does, and which networks and
- * optimizers it owns, is a TrainingTask: a pixel loss on one network (supervised.ts) or SRGAN's
- * two networks (gan.ts).
+ * log, validate, save and stop, and exact resume. What one step does is a TrainingTask (task.ts),
+ * built by a recipe (recipes/).
+ *
+ * runTraining reads as its parts: open the run folder, load the data, restore or build the task,
+ * then the loop, whose validate, save and log are functions over one RunContext.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,12 +13,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainingConfig } from '../config/schema';
 import { SrError, UsageError } from '../core/errors';
 import { listImages } from '../data/datasets';
-import { PatchSampler, type Batch } from '../data/patches';
+import { PatchSampler } from '../data/patches';
 import { loadTrainingSet } from '../data/training-set';
 import { upscaleWithNetwork } from '../infer/model-upscaler';
 import type { Upscaler } from '../infer/upscaler';
 import { readImage } from '../image/io';
-import { describeNetwork, getArchitecture } from '../models';
+import { describeNetwork, type NetworkDescription } from '../models';
 import { evaluate, minEvalSize } from '../infer/evaluate';
 import { Rng, type RngState } from '../core/rng';
 import { writeFileAtomic } from '../core/atomic';
@@ -28,12 +30,12 @@ import {
   saveCheckpoint,
   type CheckpointMeta,
   type InitOrigin,
-  type LoadedCheckpoint,
   type NamedWeights,
 } from '../checkpoint';
 import { appendLog, readLog, truncateLog, writeCurvesPng } from './log';
 import { learningRateAt } from './schedule';
 import { stripCrop, writeStrip, type StripCrop } from './strip';
+import { restoreOptimizer, type StepLosses, type TaskFactory, type TrainingTask } from './task';
 
 export type TrainEvent =
   | { type: 'loading'; done: number; total: number }
@@ -45,29 +47,6 @@ export type TrainEvent =
   | { type: 'checkpoint'; iteration: number; which: 'last' | 'best'; dir: string }
   | { type: 'strip'; iteration: number; file: string }
   | { type: 'nan'; iteration: number; action: 'skip' | 'stop' };
-
-/** Losses of one step by name; `loss` is the one minimised. */
-export type StepLosses = { loss: number } & Record<string, number>;
-
-export type TrainableOptimizer = tf.Optimizer & { learningRate: number };
-
-export interface TrainingTask {
-  /** The network validated, and saved as the checkpoint's `model` (what inference loads). */
-  model: tf.LayersModel;
-  /** Networks saved beside it by role (SRGAN's 'discriminator'). */
-  companions: Record<string, tf.LayersModel>;
-  /** Optimizers by the role of the network they train ('model', 'discriminator'). */
-  optimizers: Record<string, TrainableOptimizer>;
-  /** One update on a batch; an update whose loss is not finite is not applied. */
-  step(batch: Batch): StepLosses;
-  /** Frees what the task owns beyond its networks (e.g. the VGG19 of the content loss). */
-  dispose(): void;
-  /** The `--init` checkpoint a fresh task started from. */
-  init?: InitOrigin;
-}
-
-/** How a task comes to be: fresh (from the config, and its `init`) or from the run's last checkpoint. */
-export type TaskFactory = (resumed: LoadedCheckpoint | undefined) => Promise<TrainingTask>;
 
 export interface TrainRunOptions {
   config: TrainingConfig;
@@ -97,77 +76,48 @@ interface RunState {
   init?: InitOrigin;
 }
 
-export function makeOptimizer(config: TrainingConfig['train']): TrainableOptimizer {
-  const opt = config.optimizer === 'sgd' ? tf.train.momentum(config.lr, config.momentum) : tf.train.adam(config.lr, 0.9, 0.999, 1e-8);
-  return opt as unknown as TrainableOptimizer;
-}
-
-/** beta^(steps+1) as Adam accumulates it during training: one float32 multiply per step. */
-function float32Power(beta: number, steps: number): number {
-  const b = Math.fround(beta);
-  let value = b;
-  for (let i = 0; i < steps; i++) value = Math.fround(value * b);
-  return value;
-}
-
 /**
- * Loads saved optimizer slots. tfjs's Adam then recomputes its running beta powers as
- * pow(beta, t + 1), which differs in the last bits from the product it accumulates while training;
- * with the small second moments of normalisation layers that was enough for a resumed SRResNet to
- * drift from an uninterrupted run. So the powers are rebuilt the way training builds them.
+ * When a config names no `val`, a tenth of the (first) training folder's images, at most this many,
+ * validate and are held out of training; a folder of fewer than ten images trains whole, unvalidated.
  */
-export async function restoreOptimizer(optimizer: tf.Optimizer, slots: NamedWeights[]): Promise<void> {
-  await optimizer.setWeights(slots);
-  if (!(optimizer instanceof tf.AdamOptimizer)) return;
-  const adam = optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable; beta1: number; beta2: number; iterations: number };
-  tf.tidy(() => {
-    adam.accBeta1.assign(tf.scalar(float32Power(adam.beta1, adam.iterations)));
-    adam.accBeta2.assign(tf.scalar(float32Power(adam.beta2, adam.iterations)));
-  });
+export const DEFAULT_HELD_OUT_IMAGES = 10;
+
+type Emit = (event: TrainEvent) => void;
+
+/** Where a run lives, and whether it already holds one to resume. */
+interface RunFolder {
+  out: string;
+  lastDir: string;
+  bestDir: string;
+  logFile: string;
+  hasRun: boolean;
 }
 
-/** The variables a network trains, in a fixed order (optimizer slots are matched by position). */
-export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
-  return model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+interface RunData {
+  valImages: string[];
+  trainImages: number;
+  sampler: PatchSampler;
 }
 
-/**
- * Differentiates `loss` with respect to `vars` and applies the update only when the loss is finite,
- * so a NaN batch leaves weights and optimizer slots untouched. Returns the loss.
- */
-export function minimizeIfFinite(optimizer: tf.Optimizer, vars: tf.Variable[], loss: () => tf.Scalar): number {
-  const { value, grads } = optimizer.computeGradients(loss, vars);
-  const result = value.dataSync()[0];
-  // In `vars` order, as minimize() does: Adam matches its slots to variables by position.
-  if (Number.isFinite(result)) optimizer.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
-  tf.dispose([value, ...Object.values(grads)]);
-  return result;
-}
-
-/**
- * Sets `model` to the weights of `config.init`, refusing a checkpoint of another architecture or
- * options; returns where they came from, for the run's checkpoint meta.
- */
-export async function initialWeights(config: TrainingConfig, model: tf.LayersModel): Promise<InitOrigin> {
-  const dir = config.init!;
-  const loaded = await loadCheckpoint(dir);
-  try {
-    const { meta } = loaded;
-    if (meta.architecture !== config.model || JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
-      throw new UsageError(
-        `--init ${dir} holds ${meta.architecture} ${JSON.stringify(meta.options)}, which does not fit ${config.model} ${JSON.stringify(config.network)}`,
-      );
-    }
-    const weights = loaded.networks.model.getWeights();
-    const shapes = model.getWeights().map((w) => w.shape.join('x'));
-    if (weights.length !== shapes.length || weights.some((w, i) => w.shape.join('x') !== shapes[i])) {
-      throw new UsageError(`--init ${dir}: its weights do not fit this ${config.model} x${config.scale} network`);
-    }
-    model.setWeights(weights);
-    return { dir, iterations: meta.training?.iterations, seconds: meta.training?.seconds };
-  } finally {
-    loaded.networks.model.dispose();
-  }
+/** Everything the loop's parts share. */
+interface RunContext {
+  config: TrainingConfig;
+  label: string;
+  network: NetworkDescription;
+  folder: RunFolder;
+  data: RunData;
+  task: TrainingTask;
+  state: RunState;
+  rng: Rng;
+  emit: Emit;
+  upscaler: Upscaler;
+  strip?: StripCrop;
+  /** The run's clock: seconds trained so far, across resumes. */
+  elapsed: () => number;
+  /** The iteration last/ holds, named when training stops on a non-finite loss. */
+  lastSaved?: number;
+  /** Loss terms seen so far, in order (curves.png plots them). */
+  lossNames: string[];
 }
 
 function checkCompatible(meta: CheckpointMeta, config: TrainingConfig, label: string, dir: string): void {
@@ -187,10 +137,46 @@ function checkCompatible(meta: CheckpointMeta, config: TrainingConfig, label: st
 }
 
 /**
+ * The run folder, recovered after a writer killed mid-checkpoint, and checked before minutes go into
+ * the data: a run that exists needs --resume, and must fit the config and not be at its target yet.
+ */
+async function openRunFolder(options: TrainRunOptions, label: string): Promise<RunFolder> {
+  const { config, out } = options;
+  const folder = {
+    out,
+    lastDir: path.join(out, 'last'),
+    bestDir: path.join(out, 'best'),
+    logFile: path.join(out, 'log.jsonl'),
+  };
+  // A run killed inside a checkpoint write may have left temp folders, or (between two renames) no
+  // last/ at all but its finished copy beside it.
+  await recoverCheckpoint(folder.lastDir);
+  await recoverCheckpoint(folder.bestDir);
+  // Checkpoint folders only ever appear complete, so a last/ that does not verify was damaged after
+  // the fact: it is reported by loadCheckpoint, never silently replaced by a fresh start.
+  const hasRun = fs.existsSync(folder.lastDir);
+  if (hasRun && !options.resume) {
+    throw new UsageError(`${out} already holds a training run: add --resume to continue it, or choose another --out`);
+  }
+  if (hasRun) {
+    const lastMeta = readCheckpointMeta(folder.lastDir);
+    checkCompatible(lastMeta, config, label, folder.lastDir);
+    const done = lastMeta.training?.iterations ?? 0;
+    if (done >= config.train.iterations) {
+      throw new UsageError(
+        `${out} has trained ${done} iterations already (target ${config.train.iterations}): give a larger --iterations to train on`,
+      );
+    }
+  }
+  fs.mkdirSync(out, { recursive: true });
+  return { ...folder, hasRun };
+}
+
+/**
  * The first `limit` images that decode and are big enough to score at `scale`, so a bad validation
  * file is skipped once, with a warning, instead of failing the first validation after training.
  */
-async function readableImages(files: string[], limit: number | undefined, scale: number, emit: (e: TrainEvent) => void): Promise<string[]> {
+async function readableImages(files: string[], limit: number | undefined, scale: number, emit: Emit): Promise<string[]> {
   const good: string[] = [];
   const min = minEvalSize(scale);
   for (const file of files) {
@@ -210,63 +196,32 @@ async function readableImages(files: string[], limit: number | undefined, scale:
   return good;
 }
 
-/** Loss terms plotted in curves.png, besides the validation PSNR. */
-function curveFields(config: TrainingConfig, losses: string[]) {
-  const label = (key: string) =>
-    key === 'loss' ? `training loss (${config.gan ? 'generator total' : config.train.loss})` : key.replace(/_/g, ' ');
-  return [...losses.map((key) => ({ key, label: label(key), logY: true })), { key: 'val_psnr', label: 'validation PSNR (dB, Y)' }];
+/** Where validation images come from: `val` (its first val_images), else images held out of the training data. */
+function validationSource(config: TrainingConfig): { dir: string; limit?: number } {
+  if (config.data.val) return { dir: config.data.val, limit: config.data.val_images };
+  const firstTraining = [config.data.train ?? []].flat()[0];
+  if (!firstTraining) throw new UsageError('no training images: give --data FOLDER');
+  const heldOut = Math.min(DEFAULT_HELD_OUT_IMAGES, Math.floor(listImages(firstTraining).length / 10));
+  return { dir: firstTraining, limit: config.data.val_images ?? heldOut };
 }
 
-export async function runTraining(options: TrainRunOptions, roles: string[], createTask: TaskFactory): Promise<TrainSummary> {
-  const { config, out } = options;
-  const emit = options.onEvent ?? (() => undefined);
-  const spec = getArchitecture(config.model);
-  if (!spec.scales.includes(config.scale)) throw new UsageError(`${spec.name} does not support x${config.scale}`);
-  const label = options.modelLabel ?? spec.name;
-  const lastDir = path.join(out, 'last');
-  const bestDir = path.join(out, 'best');
-  const logFile = path.join(out, 'log.jsonl');
-  // A run killed inside a checkpoint write may have left temp folders, or (between two renames) no
-  // last/ at all but its finished copy beside it.
-  await recoverCheckpoint(lastDir);
-  await recoverCheckpoint(bestDir);
-  // Checkpoint folders only ever appear complete, so a last/ that does not verify was damaged after
-  // the fact: it is reported by loadCheckpoint, never silently replaced by a fresh start.
-  const hasRun = fs.existsSync(lastDir);
-  if (hasRun && !options.resume) {
-    throw new UsageError(`${out} already holds a training run: add --resume to continue it, or choose another --out`);
-  }
-  // Refuse a checkpoint of another architecture or scale, or a run already at its target, before
-  // spending minutes on the data.
-  if (hasRun) {
-    const lastMeta = readCheckpointMeta(lastDir);
-    checkCompatible(lastMeta, config, label, lastDir);
-    const done = lastMeta.training?.iterations ?? 0;
-    if (done >= config.train.iterations) {
-      throw new UsageError(
-        `${out} has trained ${done} iterations already (target ${config.train.iterations}): give a larger --iterations to train on`,
-      );
-    }
-  }
-  fs.mkdirSync(out, { recursive: true });
-
+/** Validation images and training patches, in the order the run warns about them. */
+async function loadRunData(config: TrainingConfig, network: NetworkDescription, emit: Emit): Promise<RunData> {
   const patch = config.data.patch_size;
-  const upsampled = spec.inputIsUpsampled;
-  // Validation images are picked first (a subset may be held out of training, below); their
+  const upsampled = network.inputIsUpsampled;
+  const val = validationSource(config);
+  // Validation images are picked first (a counted subset is held out of training, below); their
   // warnings follow the training set's, in the order the run uses them.
   const valWarnings: TrainEvent[] = [];
-  const valImages = config.data.val
-    ? await readableImages(listImages(config.data.val), config.data.val_images, config.scale, (e) => valWarnings.push(e))
-    : [];
-  const pairs = await loadTrainingSet(config.data.train, {
+  const valImages = await readableImages(listImages(val.dir), val.limit, config.scale, (e) => valWarnings.push(e));
+  const pairs = await loadTrainingSet(config.data.train ?? [], {
     scale: config.scale,
-    space: spec.inputSpace,
+    space: network.inputSpace,
     inputIsUpsampled: upsampled,
     minHrSize: upsampled ? patch : patch * config.scale,
-    // A validation subset (val_images) is held out of training when its folder trains too (T91 in
-    // the SRGAN CPU config: its first images validate, the rest train). A whole folder named as
-    // both stays in both, as asked.
-    exclude: config.data.val_images === undefined ? undefined : new Set(valImages.map((f) => path.resolve(f))),
+    // A counted validation subset (val_images, or the held-out default) is held out of training
+    // when its folder trains too. A whole folder named as both stays in both, as asked.
+    exclude: val.limit === undefined ? undefined : new Set(valImages.map((f) => path.resolve(f))),
     onSkip: (file, reason) => emit({ type: 'skipped', file, reason }),
     onLoad: (done, total) => emit({ type: 'loading', done, total }),
   });
@@ -277,173 +232,242 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
     batchSize: config.data.batch_size,
     augment: config.data.augment,
   });
+  return { valImages, trainImages: pairs.length, sampler };
+}
 
-  let state: RunState;
-  let task: TrainingTask;
-  if (hasRun) {
-    const loaded = await loadCheckpoint(lastDir, roles);
-    checkCompatible(loaded.meta, config, label, lastDir);
-    task = await createTask(loaded);
-    for (const [role, optimizer] of Object.entries(task.optimizers)) {
-      const slots = loaded.optimizers[role];
-      if (!slots) continue;
-      await restoreOptimizer(optimizer, slots);
-      tf.dispose(slots.map((s) => s.tensor));
-    }
-    state = loaded.state as unknown as RunState;
-    await truncateLog(logFile, state.iteration);
-  } else {
-    task = await createTask(undefined);
-    state = { iteration: 0, rng: new Rng(config.train.seed).state(), seconds: 0, init: task.init };
-    fs.rmSync(logFile, { force: true });
+/** The task and the run's state: restored from last/ (weights, optimizer slots, RNG), or fresh. */
+async function startTask(
+  folder: RunFolder,
+  config: TrainingConfig,
+  label: string,
+  roles: string[],
+  createTask: TaskFactory,
+): Promise<{ task: TrainingTask; state: RunState }> {
+  if (!folder.hasRun) {
+    const task = await createTask(undefined);
+    fs.rmSync(folder.logFile, { force: true });
+    return { task, state: { iteration: 0, rng: new Rng(config.train.seed).state(), seconds: 0, init: task.init } };
   }
-  const strip: StripCrop | undefined = valImages.length > 0 ? await stripCrop(valImages[0], config.scale) : undefined;
+  const loaded = await loadCheckpoint(folder.lastDir, roles);
+  checkCompatible(loaded.meta, config, label, folder.lastDir);
+  const task = await createTask(loaded);
+  for (const [role, optimizer] of Object.entries(task.optimizers)) {
+    const slots = loaded.optimizers[role];
+    if (!slots) continue;
+    await restoreOptimizer(optimizer, slots);
+    tf.dispose(slots.map((s) => s.tensor));
+  }
+  const state = loaded.state as unknown as RunState;
+  await truncateLog(folder.logFile, state.iteration);
+  return { task, state };
+}
+
+function disposeTask(task: TrainingTask): void {
+  task.dispose();
+  for (const network of [task.network, ...Object.values(task.companions)]) network.dispose();
+  for (const optimizer of Object.values(task.optimizers)) optimizer.dispose();
+}
+
+export async function runTraining(options: TrainRunOptions, roles: string[], createTask: TaskFactory): Promise<TrainSummary> {
+  const { config } = options;
+  const emit = options.onEvent ?? (() => undefined);
+  const network = describeNetwork(config.model, config.network, config.scale);
+  const label = options.modelLabel ?? network.architecture;
+  const folder = await openRunFolder(options, label);
+  const data = await loadRunData(config, network, emit);
+  const { task, state } = await startTask(folder, config, label, roles, createTask);
+  const strip = data.valImages.length > 0 ? await stripCrop(data.valImages[0], config.scale) : undefined;
   try {
-    await writeFileAtomic(path.join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-    return await loop();
+    await writeFileAtomic(path.join(folder.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    const started = Date.now() - state.seconds * 1000;
+    const shown = { name: label, ...network };
+    const context: RunContext = {
+      config,
+      label,
+      network,
+      folder,
+      data,
+      task,
+      state,
+      rng: new Rng(state.rng),
+      emit,
+      strip,
+      elapsed: () => (Date.now() - started) / 1000,
+      lastSaved: folder.hasRun ? state.iteration : undefined,
+      lossNames: [],
+      upscaler: {
+        name: label,
+        scale: config.scale,
+        upscale: async (lr) => upscaleWithNetwork(task.network, shown, lr),
+        dispose: () => undefined,
+      },
+    };
+    return await trainingLoop(context, options.shouldStop);
   } finally {
     if (strip) tf.dispose([strip.hr, strip.lr]);
-    task.dispose();
-    for (const network of [task.model, ...Object.values(task.companions)]) network.dispose();
-    for (const optimizer of Object.values(task.optimizers)) optimizer.dispose();
+    disposeTask(task);
   }
+}
 
-  async function loop(): Promise<TrainSummary> {
-    const rng = new Rng(state.rng);
-    const description = { name: label, ...describeNetwork(config.model, config.network, config.scale) };
-    const started = Date.now() - state.seconds * 1000;
-    const elapsed = () => (Date.now() - started) / 1000;
-    const upscaler: Upscaler = {
-      name: label,
-      scale: config.scale,
-      upscale: async (lr) => upscaleWithNetwork(task.model, description, lr),
-      dispose: () => undefined,
-    };
+function checkpointMeta(ctx: RunContext, validation?: CheckpointMeta['validation']): CheckpointMeta {
+  const { config, network, state } = ctx;
+  return {
+    format: FORMAT,
+    architecture: network.architecture,
+    model: ctx.label,
+    options: network.options,
+    scale: network.scale,
+    inputSpace: network.inputSpace,
+    inputIsUpsampled: network.inputIsUpsampled,
+    channels: network.inputSpace === 'y' ? 1 : 3,
+    training: {
+      data: config.data.train ?? [],
+      val: config.data.val,
+      iterations: state.iteration,
+      seconds: Math.round(ctx.elapsed()),
+      config,
+      init: state.init,
+    },
+    // These weights' own score: a checkpoint saved between validations has none (the run's best
+    // is in state.json), so a shipped `last/` never claims another checkpoint's score.
+    validation,
+    createdAt: new Date().toISOString(),
+  };
+}
 
-    const meta = (validation?: CheckpointMeta['validation']): CheckpointMeta => ({
-      format: FORMAT,
-      architecture: spec.name,
-      model: label,
-      options: config.network,
-      scale: config.scale,
-      inputSpace: spec.inputSpace,
-      inputIsUpsampled: spec.inputIsUpsampled,
-      channels: spec.inputSpace === 'y' ? 1 : 3,
-      training: {
-        data: config.data.train,
-        val: config.data.val,
-        iterations: state.iteration,
-        seconds: Math.round(elapsed()),
-        config,
-        init: state.init,
-      },
-      // These weights' own score: a checkpoint saved between validations has none (the run's best
-      // is in state.json), so a shipped `last/` never claims another checkpoint's score.
-      validation,
-      createdAt: new Date().toISOString(),
+async function saveRunCheckpoint(ctx: RunContext, which: 'last' | 'best', validation?: CheckpointMeta['validation']): Promise<void> {
+  const { state, task, folder } = ctx;
+  state.rng = ctx.rng.state();
+  state.seconds = ctx.elapsed();
+  const slots: Record<string, NamedWeights[]> = {};
+  for (const [role, optimizer] of Object.entries(task.optimizers)) slots[role] = (await optimizer.getWeights()) as NamedWeights[];
+  const dir = which === 'last' ? folder.lastDir : folder.bestDir;
+  try {
+    await saveCheckpoint(dir, {
+      meta: checkpointMeta(ctx, validation),
+      networks: { model: task.network, ...task.companions },
+      optimizers: slots,
+      state: { ...state },
     });
-
-    // The iteration last/ holds, named when training stops on a non-finite loss.
-    let lastSaved: number | undefined = hasRun ? state.iteration : undefined;
-    const save = async (which: 'last' | 'best', validation?: CheckpointMeta['validation']) => {
-      state.rng = rng.state();
-      state.seconds = elapsed();
-      const slots: Record<string, NamedWeights[]> = {};
-      for (const [role, optimizer] of Object.entries(task.optimizers)) slots[role] = (await optimizer.getWeights()) as NamedWeights[];
-      try {
-        await saveCheckpoint(which === 'last' ? lastDir : bestDir, {
-          meta: meta(validation),
-          networks: { model: task.model, ...task.companions },
-          optimizers: slots,
-          state: { ...state },
-        });
-      } finally {
-        // getWeights hands out the live slot variables plus one fresh 'iter' scalar.
-        for (const weights of Object.values(slots)) weights.filter((s) => s.name === 'iter').forEach((s) => s.tensor.dispose());
-      }
-      if (which === 'last') lastSaved = state.iteration;
-      emit({ type: 'checkpoint', iteration: state.iteration, which, dir: which === 'last' ? lastDir : bestDir });
-    };
-
-    const lossNames: string[] = [];
-    const validate = async () => {
-      const result = await evaluate({ datasetName: config.data.val ?? '', images: valImages, upscaler });
-      const { psnr, ssim } = result.mean;
-      const iteration = state.iteration;
-      const isBest = !state.best || psnr > state.best.psnr;
-      if (isBest) state.best = { psnr, ssim, iteration };
-      appendLog(logFile, { iter: iteration, val_psnr: psnr, val_ssim: ssim });
-      emit({ type: 'validation', iteration, psnr, ssim, best: isBest });
-      await writeCurvesPng(path.join(out, 'curves.png'), readLog(logFile), curveFields(config, lossNames.length ? lossNames : ['loss']));
-      return { isBest, score: { dataset: config.data.val ?? '', psnr, ssim, iteration } };
-    };
-
-    const stripEvery = config.train.strip_every ?? config.train.val_every;
-    const saveStrip = async () => {
-      const file = path.join(out, 'strips', `iter-${String(state.iteration).padStart(7, '0')}.png`);
-      await writeStrip(file, strip!, upscaler);
-      emit({ type: 'strip', iteration: state.iteration, file });
-    };
-
-    emit({ type: 'start', iteration: state.iteration, iterations: config.train.iterations, resumed: hasRun, trainImages: pairs.length });
-    const sums: Record<string, number> = {};
-    let lossCount = 0;
-    let windowStart = Date.now();
-    let windowIters = 0;
-    let stoppedEarly = false;
-    while (state.iteration < config.train.iterations) {
-      // Steps are synchronous: without a turn of the event loop here, a SIGINT/SIGTERM handler would
-      // only run at the next checkpoint write, possibly thousands of iterations later.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (options.shouldStop?.()) {
-        stoppedEarly = true;
-        break;
-      }
-      const lr = learningRateAt(config.train.lr, config.train.schedule, state.iteration);
-      for (const optimizer of Object.values(task.optimizers)) optimizer.learningRate = lr;
-      const losses = task.step(sampler.next(rng));
-      const finite = Object.values(losses).every(Number.isFinite);
-      if (!finite) {
-        const action = config.train.on_nan;
-        emit({ type: 'nan', iteration: state.iteration + 1, action });
-        if (action === 'stop') {
-          const kept =
-            lastSaved === undefined ? 'no checkpoint was saved before it' : `last good checkpoint: ${lastDir}, iteration ${lastSaved}`;
-          const bad = Object.entries(losses).find(([, v]) => !Number.isFinite(v))!;
-          throw new SrError(
-            `${bad[0] === 'loss' ? 'loss' : `${bad[0]} loss`} became ${bad[1]} at iteration ${state.iteration + 1}; stopped (${kept}; --on-nan skip ignores such batches)`,
-          );
-        }
-      }
-      // A skipped batch still counts as an iteration, and still reaches the log/validate/save points
-      // below: skipping the last iteration must not skip the final checkpoint.
-      state.iteration++;
-      windowIters++;
-      if (finite) {
-        for (const [name, value] of Object.entries(losses)) {
-          if (!lossNames.includes(name)) lossNames.push(name);
-          sums[name] = (sums[name] ?? 0) + value;
-        }
-        lossCount++;
-      }
-      const it = state.iteration;
-      if ((it % config.train.log_every === 0 || it === config.train.iterations) && lossCount > 0) {
-        const itPerSec = (windowIters * 1000) / Math.max(1, Date.now() - windowStart);
-        const means = Object.fromEntries(lossNames.map((name) => [name, sums[name] / lossCount])) as StepLosses;
-        appendLog(logFile, { iter: it, ...means, lr, it_per_s: Number(itPerSec.toFixed(3)), time: Number(elapsed().toFixed(1)) });
-        emit({ type: 'step', iteration: it, loss: means.loss, losses: means, lr, itPerSec });
-        for (const name of lossNames) sums[name] = 0;
-        lossCount = 0;
-        windowStart = Date.now();
-        windowIters = 0;
-      }
-      const validateNow = valImages.length > 0 && (it % config.train.val_every === 0 || it === config.train.iterations);
-      const validated = validateNow ? await validate() : undefined;
-      if (validated?.isBest) await save('best', validated.score);
-      if (strip && (it % stripEvery === 0 || it === config.train.iterations)) await saveStrip();
-      if (validateNow || it % config.train.save_every === 0 || it === config.train.iterations) await save('last', validated?.score);
-    }
-    if (stoppedEarly) await save('last');
-    return { iteration: state.iteration, stoppedEarly, best: state.best, seconds: elapsed(), out };
+  } finally {
+    // getWeights hands out the live slot variables plus one fresh 'iter' scalar.
+    for (const weights of Object.values(slots)) weights.filter((s) => s.name === 'iter').forEach((s) => s.tensor.dispose());
   }
+  if (which === 'last') ctx.lastSaved = state.iteration;
+  ctx.emit({ type: 'checkpoint', iteration: state.iteration, which, dir });
+}
+
+/** Loss terms plotted in curves.png, besides the validation PSNR. */
+function curveFields(config: TrainingConfig, losses: string[]) {
+  const label = (key: string) =>
+    key === 'loss' ? `training loss (${config.gan ? 'generator total' : config.train.loss})` : key.replace(/_/g, ' ');
+  return [...losses.map((key) => ({ key, label: label(key), logY: true })), { key: 'val_psnr', label: 'validation PSNR (dB, Y)' }];
+}
+
+async function validate(ctx: RunContext): Promise<{ isBest: boolean; score: NonNullable<CheckpointMeta['validation']> }> {
+  const { config, state, folder } = ctx;
+  const dataset = config.data.val ?? '';
+  const result = await evaluate({ datasetName: dataset, images: ctx.data.valImages, upscaler: ctx.upscaler });
+  const { psnr, ssim } = result.mean;
+  const iteration = state.iteration;
+  const isBest = !state.best || psnr > state.best.psnr;
+  if (isBest) state.best = { psnr, ssim, iteration };
+  appendLog(folder.logFile, { iter: iteration, val_psnr: psnr, val_ssim: ssim });
+  ctx.emit({ type: 'validation', iteration, psnr, ssim, best: isBest });
+  const fields = curveFields(config, ctx.lossNames.length ? ctx.lossNames : ['loss']);
+  await writeCurvesPng(path.join(folder.out, 'curves.png'), readLog(folder.logFile), fields);
+  return { isBest, score: { dataset, psnr, ssim, iteration } };
+}
+
+async function saveStrip(ctx: RunContext, strip: StripCrop): Promise<void> {
+  const file = path.join(ctx.folder.out, 'strips', `iter-${String(ctx.state.iteration).padStart(7, '0')}.png`);
+  await writeStrip(file, strip, ctx.upscaler);
+  ctx.emit({ type: 'strip', iteration: ctx.state.iteration, file });
+}
+
+/** Running means of each loss term between two log lines, and the step rate over that window. */
+class LossWindow {
+  private sums: Record<string, number> = {};
+  private count = 0;
+  private iterations = 0;
+  private start = Date.now();
+
+  add(losses: StepLosses | undefined, names: string[]): void {
+    this.iterations++;
+    if (!losses) return;
+    for (const [name, value] of Object.entries(losses)) {
+      if (!names.includes(name)) names.push(name);
+      this.sums[name] = (this.sums[name] ?? 0) + value;
+    }
+    this.count++;
+  }
+
+  /** The means and the rate, and a fresh window; undefined when no finite step came since the last. */
+  take(names: string[]): { means: StepLosses; itPerSec: number } | undefined {
+    if (this.count === 0) return undefined;
+    const itPerSec = (this.iterations * 1000) / Math.max(1, Date.now() - this.start);
+    const means = Object.fromEntries(names.map((name) => [name, this.sums[name] / this.count])) as StepLosses;
+    this.sums = {};
+    this.count = 0;
+    this.iterations = 0;
+    this.start = Date.now();
+    return { means, itPerSec };
+  }
+}
+
+/** A loss that is not finite: skipped, or training stops naming the last good checkpoint. */
+function onNonFinite(ctx: RunContext, losses: StepLosses): void {
+  const action = ctx.config.train.on_nan;
+  const iteration = ctx.state.iteration + 1;
+  ctx.emit({ type: 'nan', iteration, action });
+  if (action === 'skip') return;
+  const kept =
+    ctx.lastSaved === undefined
+      ? 'no checkpoint was saved before it'
+      : `last good checkpoint: ${ctx.folder.lastDir}, iteration ${ctx.lastSaved}`;
+  const bad = Object.entries(losses).find(([, v]) => !Number.isFinite(v))!;
+  throw new SrError(
+    `${bad[0] === 'loss' ? 'loss' : `${bad[0]} loss`} became ${bad[1]} at iteration ${iteration}; stopped (${kept}; --on-nan skip ignores such batches)`,
+  );
+}
+
+async function trainingLoop(ctx: RunContext, shouldStop?: () => boolean): Promise<TrainSummary> {
+  const { config, state, task, folder } = ctx;
+  const iterations = config.train.iterations;
+  const stripEvery = config.train.strip_every ?? config.train.val_every;
+  const window = new LossWindow();
+  ctx.emit({ type: 'start', iteration: state.iteration, iterations, resumed: folder.hasRun, trainImages: ctx.data.trainImages });
+  let stoppedEarly = false;
+  while (state.iteration < iterations) {
+    // Without a turn of the event loop here, a SIGINT/SIGTERM handler would only run at the next
+    // checkpoint write, possibly thousands of iterations later.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (shouldStop?.()) {
+      stoppedEarly = true;
+      break;
+    }
+    const lr = learningRateAt(config.train.lr, config.train.schedule, state.iteration);
+    for (const optimizer of Object.values(task.optimizers)) optimizer.learningRate = lr;
+    const losses = await task.step(ctx.data.sampler.next(ctx.rng));
+    const finite = Object.values(losses).every(Number.isFinite);
+    if (!finite) onNonFinite(ctx, losses);
+    // A skipped batch still counts as an iteration, and still reaches the log/validate/save points
+    // below: skipping the last iteration must not skip the final checkpoint.
+    state.iteration++;
+    window.add(finite ? losses : undefined, ctx.lossNames);
+    const it = state.iteration;
+    const logged = it % config.train.log_every === 0 || it === iterations ? window.take(ctx.lossNames) : undefined;
+    if (logged) {
+      const time = Number(ctx.elapsed().toFixed(1));
+      appendLog(folder.logFile, { iter: it, ...logged.means, lr, it_per_s: Number(logged.itPerSec.toFixed(3)), time });
+      ctx.emit({ type: 'step', iteration: it, loss: logged.means.loss, losses: logged.means, lr, itPerSec: logged.itPerSec });
+    }
+    const validateNow = ctx.data.valImages.length > 0 && (it % config.train.val_every === 0 || it === iterations);
+    const validated = validateNow ? await validate(ctx) : undefined;
+    if (validated?.isBest) await saveRunCheckpoint(ctx, 'best', validated.score);
+    if (ctx.strip && (it % stripEvery === 0 || it === iterations)) await saveStrip(ctx, ctx.strip);
+    if (validateNow || it % config.train.save_every === 0 || it === iterations) await saveRunCheckpoint(ctx, 'last', validated?.score);
+  }
+  if (stoppedEarly) await saveRunCheckpoint(ctx, 'last');
+  return { iteration: state.iteration, stoppedEarly, best: state.best, seconds: ctx.elapsed(), out: folder.out };
 }

@@ -98,11 +98,16 @@ describe('npm run bench --json', () => {
     expect(fs.readdirSync(path.dirname(out))).toEqual(['result.json']);
   });
 
-  it('times the SRGAN adversarial step of configs/srgan-x4-cpu.yaml, or says the VGG19 weights it names are missing', async () => {
+  it('times the SRGAN adversarial step of checkpoints/training/configs/srgan-x4-cpu.yaml, or says the VGG19 weights it names are missing', async () => {
     const run = await runBench(['--reps', '1', '--only', 'srgan_gan_step_s', '--json', '--no-save']);
     expect(run.code).toBe(0);
     const result = parseOnlyJson(run.stdout).results.srgan_gan_step_s;
-    expect(result.setup).toMatchObject({ config: 'configs/srgan-x4-cpu.yaml', batch: 4, lrPatch: 24, content: 'vgg54' });
+    expect(result.setup).toMatchObject({
+      config: 'checkpoints/training/configs/srgan-x4-cpu.yaml',
+      batch: 4,
+      lrPatch: 24,
+      content: 'vgg54',
+    });
     if (sharedPath('weights', 'vgg19')) {
       expect(result).toMatchObject({ unit: 's', reps: 1 });
       expect(result.value).toBeGreaterThan(0);

@@ -10,7 +10,7 @@ import { PatchSampler } from '../../src/data/patches';
 import { loadTrainingSet } from '../../src/data/training-set';
 import { loadCheckpoint, readCheckpointMeta, saveCheckpoint, FORMAT } from '../../src/checkpoint';
 import { readLog } from '../../src/train/log';
-import { makeOptimizer, trainableVariables, trainStep, trainSupervised } from '../../src/train/supervised';
+import { makeOptimizer, trainableVariables, trainStep, trainSupervised } from '../../src/train/recipes/pixel';
 import { Rng } from '../../src/core/rng';
 import { tempDir, useTestBackend } from '../helpers/env';
 import { patternImage } from '../helpers/images';

@@ -1,114 +1,16 @@
 /** `sr train MODEL`: train from a YAML config with command-line overrides, checkpoint and resume. */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Option, type Command } from 'commander';
-import { backendSummary } from '../../runtime/tfjs';
-import {
-  checkSchema,
-  parseConfig,
-  readYaml,
-  requireDir,
-  setPath,
-  srganConfigSchema,
-  srganPhaseConfig,
-  trainingConfigSchema,
-  type SrganPhase,
-  type TrainingConfig,
-} from '../../config';
-import { UsageError } from '../../core/errors';
-import { locateVggWeights } from '../../models/vgg';
-import { MISSING_INIT, trainGan, vggSource } from '../../train/gan';
-import type { StepLosses } from '../../train/run';
-import { trainSupervised, type TrainEvent } from '../../train/supervised';
+import { resolveTrainingConfig, type TrainOverrides } from '../../config/resolve';
+import { SRGAN_PHASES } from '../../config/schema';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../../core/terminal';
+import { backendSummary } from '../../runtime/tfjs';
+import { recipeFor } from '../../train/recipes';
+import type { TrainEvent } from '../../train/run';
+import type { StepLosses } from '../../train/task';
 import { parseScale, positiveInteger, positiveNumber, startBackend } from '../options';
-import { packagePath } from '../../core/paths';
 
-interface TrainCliOptions {
-  config?: string;
-  scale?: number;
-  data?: string;
-  val?: string;
-  iterations?: number;
-  batchSize?: number;
-  lr?: number;
-  out?: string;
-  seed?: number;
-  resume?: boolean;
-  init?: string;
-  onNan?: string;
-  phase?: SrganPhase;
+interface TrainCliOptions extends TrainOverrides {
   json?: boolean;
-}
-
-/** What `sr train srgan` trains in each phase, and what its weights are called. */
-const SRGAN_PHASE_LABEL: Record<SrganPhase, string> = { pretrain: 'srresnet', gan: 'srgan' };
-
-export function packageConfigsDir(): string {
-  return packagePath('configs');
-}
-
-interface BaseConfig {
-  raw: Record<string, unknown>;
-  source: string;
-  /** For srgan: the phase the config runs. */
-  phase?: SrganPhase;
-}
-
-/** The config file to start from: --config, the run's own config on --resume, or the packaged default. */
-function baseConfig(model: string, opts: TrainCliOptions): BaseConfig {
-  if (opts.resume && opts.out && !opts.config && fs.existsSync(path.join(opts.out, 'config.json'))) {
-    const file = path.join(opts.out, 'config.json');
-    const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-    // A run folder records one phase of SRGAN: the one it holds.
-    const phase: SrganPhase | undefined = model === 'srgan' ? (raw.gan ? 'gan' : 'pretrain') : undefined;
-    if (phase && opts.phase && opts.phase !== phase)
-      throw new UsageError(`${opts.out} is a --phase ${phase} run, not --phase ${opts.phase}`);
-    return { raw, source: file, phase };
-  }
-  let file = opts.config;
-  if (!file) {
-    // Without --scale, the first packaged config for the model (srcnn: x3, srresnet/srgan: x4).
-    const scales = opts.scale ? [opts.scale] : [3, 4, 2];
-    file = scales.map((s) => path.join(packageConfigsDir(), `${model}-x${s}.yaml`)).find((f) => fs.existsSync(f));
-    if (!file) throw new UsageError(`no packaged config for ${model}${opts.scale ? ` x${opts.scale}` : ''}; give one with --config`);
-  }
-  const raw = readYaml(file) as Record<string, unknown>;
-  if (model !== 'srgan') return { raw, source: file };
-  const phase = opts.phase ?? 'pretrain';
-  return { raw: srganPhaseConfig(checkSchema(srganConfigSchema, raw, file), phase), source: file, phase };
-}
-
-/** Applies command-line overrides over the file, then validates the result. */
-export function resolveTrainConfig(model: string, opts: TrainCliOptions): TrainingConfig {
-  const { raw, source, phase } = baseConfig(model, opts);
-  const overrides: [string, unknown][] = [
-    ['scale', opts.scale],
-    ['data.train', opts.data?.includes(',') ? opts.data.split(',') : opts.data],
-    ['data.val', opts.val],
-    ['train.iterations', opts.iterations],
-    ['data.batch_size', opts.batchSize],
-    ['train.lr', opts.lr],
-    ['train.seed', opts.seed],
-    ['train.on_nan', opts.onNan],
-    ['out', opts.out],
-    ['init', opts.init],
-  ];
-  for (const [key, value] of overrides) if (value !== undefined) setPath(raw, key, value);
-  // SRGAN's phases both train the SRResNet generator.
-  const network = model === 'srgan' ? 'srresnet' : model;
-  if (raw.model !== undefined && raw.model !== network) {
-    throw new UsageError(`${source} trains '${String(raw.model)}', not '${model}'`);
-  }
-  raw.model = network;
-  const config = parseConfig(trainingConfigSchema, raw, source);
-  if (!config.out) config.out = `runs/${phase ? SRGAN_PHASE_LABEL[phase] : model}-x${config.scale}`;
-  for (const dir of [config.data.train].flat()) requireDir(dir, 'training data');
-  if (config.data.val) requireDir(config.data.val, 'validation data');
-  if (config.gan && !config.init && !fs.existsSync(path.join(config.out, 'last'))) throw new UsageError(MISSING_INIT);
-  // The VGG19 weights are checked before minutes go into loading the training images.
-  if (config.gan && config.gan.content_loss !== 'mse') locateVggWeights(vggSource(config.gan));
-  return config;
 }
 
 /** One loss as on the bar; several (SRGAN) as `G 1.2e-2 content 1.1e-2 adversarial 6.9e-1 D 1.38e+0`. */
@@ -179,12 +81,11 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train a model (srcnn, srresnet, srgan) from a YAML config; checkpoints in --out/last and --out/best')
-    .argument('<model>', 'what to train: srcnn, srresnet, or srgan (two phases, see --phase)')
-    .option('--config <file>', 'YAML config (default: configs/<model>-x<scale>.yaml)')
+    .argument('<name>', 'what to train: an architecture (srcnn, fsrcnn, srresnet) or a recipe (srgan: two phases, see --phase)')
+    .option('--config <file>', 'YAML config (default: configs/<name>-x<scale>.yaml)')
     .addOption(
       new Option('--phase <phase>', 'srgan: pretrain (the generator with MSE) or gan (adversarial, from --init)').choices([
-        'pretrain',
-        'gan',
+        ...SRGAN_PHASES,
       ]),
     )
     .option('--scale <n>', 'upscaling factor: 2, 3 or 4', parseScale)
@@ -199,11 +100,10 @@ export function register(program: Command): void {
     .option('--init <checkpoint>', 'start from the weights of this checkpoint (fine-tuning)')
     .option('--on-nan <action>', "'stop' (default) or 'skip' batches whose loss is not finite")
     .option('--json', 'print events as JSON lines on stdout')
-    .action(async (model: string, opts: TrainCliOptions, cmd: Command) => {
+    .action(async (name: string, opts: TrainCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
-      if (opts.phase && model !== 'srgan') throw new UsageError('--phase is for `sr train srgan`');
-      const config = resolveTrainConfig(model, opts);
-      const adversarial = Boolean(config.gan);
+      const { recipe, config: recipeConfig } = recipeFor(name);
+      const config = resolveTrainingConfig(recipeConfig, opts);
       const info = await startBackend(cmd);
       notice(mode, style.dim(`backend: ${backendSummary(info)}; run folder ${config.out}`));
       let signal: NodeJS.Signals | undefined;
@@ -220,11 +120,11 @@ export function register(program: Command): void {
           config,
           out: config.out!,
           resume: Boolean(opts.resume),
-          modelLabel: model === 'srgan' ? SRGAN_PHASE_LABEL[adversarial ? 'gan' : 'pretrain'] : model,
+          modelLabel: recipeConfig.label(config),
           onEvent: (e: TrainEvent) => report.onEvent(e),
           shouldStop: () => signal !== undefined,
         };
-        const summary = adversarial ? await trainGan(run) : await trainSupervised(run);
+        const summary = await recipe.train(run);
         report.stop();
         const best = summary.best ? `best ${summary.best.psnr.toFixed(3)} dB at iteration ${summary.best.iteration}` : 'no validation';
         if (mode.json) process.stdout.write(JSON.stringify({ type: 'done', ...summary }) + '\n');

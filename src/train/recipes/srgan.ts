@@ -10,28 +10,29 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { GanOptions, TrainingConfig } from '../config/schema';
-import { datasetsRoot } from '../data/datasets';
-import type { Batch } from '../data/patches';
-import { vgg19Weights, weightsStatus } from '../data/weights';
-import { SrError, UsageError } from '../core/errors';
-import { discriminatorLoss, generatorAdversarialLoss } from '../losses/adversarial';
-import { mseContentLoss, vggContentLoss, type ContentLoss } from '../losses/content';
-import { getArchitecture } from '../models';
-import { buildDiscriminator } from '../models/discriminator';
-import { loadVggFeatures } from '../models/vgg';
-import type { InitOrigin, LoadedCheckpoint } from '../checkpoint';
+import { checkSchema } from '../../config';
 import {
-  initialWeights,
-  makeOptimizer,
-  minimizeIfFinite,
-  runTraining,
-  trainableVariables,
-  type TrainableOptimizer,
-  type TrainRunOptions,
-  type TrainSummary,
-  type TrainingTask,
-} from './run';
+  SRGAN_PHASES,
+  srganConfigSchema,
+  srganPhaseConfig,
+  type GanOptions,
+  type SrganPhase,
+  type TrainingConfig,
+} from '../../config/schema';
+import { datasetsRoot } from '../../data/datasets';
+import type { Batch } from '../../data/patches';
+import { vgg19Weights, weightsStatus } from '../../data/weights';
+import { SrError, UsageError } from '../../core/errors';
+import { discriminatorLoss, generatorAdversarialLoss } from '../../losses/adversarial';
+import { mseContentLoss, vggContentLoss, type ContentLoss } from '../../losses/content';
+import { getArchitecture } from '../../models';
+import { buildDiscriminator } from '../../models/discriminator';
+import { loadVggFeatures, locateVggWeights } from '../../models/vgg';
+import type { InitOrigin, LoadedCheckpoint } from '../../checkpoint';
+import { runTraining, type TrainRunOptions, type TrainSummary } from '../run';
+import { initialWeights, makeOptimizer, minimizeIfFinite, trainableVariables, type TrainableOptimizer, type TrainingTask } from '../task';
+import { trainSupervised } from './pixel';
+import type { TrainingRecipe } from './recipe';
 
 export interface GanNetworks {
   generator: tf.LayersModel;
@@ -140,10 +141,10 @@ async function ganTask(config: TrainingConfig, resumed: LoadedCheckpoint | undef
   }
   const networks = ganNetworks(generator, discriminator, content.loss, config);
   return {
-    model: generator,
+    network: generator,
     companions: { discriminator },
     optimizers: { model: networks.generatorOptimizer, discriminator: networks.discriminatorOptimizer },
-    step: (batch) => {
+    step: async (batch) => {
       const l = ganStep(networks, batch);
       return { loss: l.generator, content: l.content, adversarial: l.adversarial, d_loss: l.discriminator };
     },
@@ -164,3 +165,33 @@ export async function trainGan(options: TrainRunOptions): Promise<TrainSummary> 
     ganTask(config, resumed),
   );
 }
+
+/** What each phase of an SRGAN config trains, as its weights are known. */
+const PHASE_LABEL: Record<SrganPhase, string> = { pretrain: 'srresnet', gan: 'srgan' };
+
+/**
+ * The `srgan` recipe: two phases from one config file (configs/srgan-*.yaml). `pretrain` trains the
+ * SRResNet generator with a pixel loss (the pixel recipe's task); `gan` continues it against the
+ * discriminator. A run folder holds one phase, and its config.json says which.
+ */
+export const srganRecipe: TrainingRecipe = {
+  name: 'srgan',
+  description: 'SRGAN: --phase pretrain (the SRResNet generator, MSE), then --phase gan (VGG content + adversarial)',
+  handles: (command) => command === 'srgan',
+  config: () => ({
+    command: 'srgan',
+    phases: SRGAN_PHASES,
+    architecture: 'srresnet',
+    phaseOfRun: (raw) => (raw.gan ? 'gan' : 'pretrain'),
+    fromFile: (raw, source, phase) => srganPhaseConfig(checkSchema(srganConfigSchema, raw, source), phase as SrganPhase),
+    label: (config) => PHASE_LABEL[config.gan ? 'gan' : 'pretrain'],
+    check(config) {
+      if (!config.gan) return;
+      if (!config.init && !fs.existsSync(path.join(config.out!, 'last'))) throw new UsageError(MISSING_INIT);
+      // The VGG19 weights are checked before minutes go into loading the training images.
+      if (config.gan.content_loss !== 'mse') locateVggWeights(vggSource(config.gan));
+    },
+  }),
+  train: (options) =>
+    options.config.gan ? trainGan(options) : trainSupervised({ ...options, modelLabel: options.modelLabel ?? PHASE_LABEL.pretrain }),
+};

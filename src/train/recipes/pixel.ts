@@ -1,27 +1,20 @@
 /**
- * Training one network with a pixel loss (SRCNN; SRResNet's pre-training, SRGAN's first phase).
- * The run itself (data, loop, checkpoints, resume) is run.ts's; this is the task: one network, one
- * optimizer, one loss.
+ * The `pixel` recipe: one network trained with a pixel loss (MSE or L1): SRCNN, FSRCNN, SRResNet,
+ * and SRGAN's pre-training phase. The run itself (data, loop, checkpoints, resume) is run.ts's;
+ * this is the task: one network, one optimizer, one loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TrainingConfig } from '../config/schema';
-import type { Batch } from '../data/patches';
-import { pixelLoss } from '../losses/pixel';
-import { getArchitecture } from '../models';
-import {
-  initialWeights,
-  makeOptimizer,
-  minimizeIfFinite,
-  runTraining,
-  trainableVariables,
-  type TrainRunOptions,
-  type TrainSummary,
-  type TrainingTask,
-} from './run';
-import type { InitOrigin, LoadedCheckpoint } from '../checkpoint';
+import type { TrainingConfig } from '../../config/schema';
+import type { Batch } from '../../data/patches';
+import { pixelLoss } from '../../losses/pixel';
+import { findArchitecture, getArchitecture } from '../../models';
+import { runTraining, type TrainRunOptions, type TrainSummary } from '../run';
+import { initialWeights, makeOptimizer, minimizeIfFinite, trainableVariables, type TrainingTask } from '../task';
+import type { TrainingRecipe } from './recipe';
+import type { InitOrigin, LoadedCheckpoint } from '../../checkpoint';
 
-export { makeOptimizer, trainableVariables } from './run';
-export type { TrainEvent, TrainRunOptions, TrainSummary } from './run';
+export { makeOptimizer, trainableVariables } from '../task';
+export type { TrainEvent, TrainRunOptions, TrainSummary } from '../run';
 
 /** Crops the centre of a [N, H, W, C] target to the network's output size ('valid' padding). */
 export function centreCrop(target: tf.Tensor4D, shrink: number): tf.Tensor4D {
@@ -52,7 +45,7 @@ export function trainStep(
   );
 }
 
-async function supervisedTask(config: TrainingConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
+export async function pixelTask(config: TrainingConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
   const spec = getArchitecture(config.model);
   let model: tf.LayersModel;
   let init: InitOrigin | undefined;
@@ -66,15 +59,28 @@ async function supervisedTask(config: TrainingConfig, resumed: LoadedCheckpoint 
   const vars = trainableVariables(model);
   const shrink = spec.shrink(config.network);
   return {
-    model,
+    network: model,
     companions: {},
     optimizers: { model: optimizer },
-    step: (batch) => ({ loss: trainStep(model, optimizer, batch, shrink, config.train.loss, vars) }),
+    step: async (batch) => ({ loss: trainStep(model, optimizer, batch, shrink, config.train.loss, vars) }),
     dispose: () => undefined,
     init,
   };
 }
 
 export function trainSupervised(options: TrainRunOptions): Promise<TrainSummary> {
-  return runTraining(options, ['model'], (resumed) => supervisedTask(options.config, resumed));
+  return runTraining(options, ['model'], (resumed) => pixelTask(options.config, resumed));
 }
+
+export const pixelRecipe: TrainingRecipe = {
+  name: 'pixel',
+  description: 'one network with a pixel loss (MSE or L1): srcnn, fsrcnn, srresnet, ...',
+  handles: (command) => findArchitecture(command) !== undefined,
+  config: (architecture) => ({
+    command: architecture,
+    architecture,
+    fromFile: (raw) => raw,
+    label: () => architecture,
+  }),
+  train: trainSupervised,
+};
