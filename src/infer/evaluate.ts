@@ -10,10 +10,10 @@ import { readImage, writeImage } from '../image/io';
 import { imresize, modcrop } from '../image/resize';
 import { quantizeUnit, splitImage, tensorsToImage } from '../image/tensor';
 import type { Upscaler } from './upscaler';
-import { meanScore, score, type MetricChannel, type Score } from '../metrics';
+import { meanScore, score, type MetricChannel, type MetricName, type MetricScores } from '../metrics';
 import { SSIM_WINDOW } from '../metrics/ssim';
 
-export interface EvalImageResult extends Score {
+export interface EvalImageResult extends MetricScores {
   name: string;
 }
 
@@ -22,7 +22,7 @@ export interface EvalResult {
   model: string;
   scale: number;
   channel: MetricChannel;
-  mean: Score;
+  mean: MetricScores;
   images: EvalImageResult[];
 }
 
@@ -31,6 +31,8 @@ export interface EvalOptions {
   images: string[];
   upscaler: Upscaler;
   channel?: MetricChannel;
+  /** Metrics beyond PSNR and SSIM (always computed): 'niqe'. */
+  metrics?: readonly MetricName[];
   /** Write each super-resolved image here as PNG. */
   saveDir?: string;
   onImage?: (result: EvalImageResult, index: number) => void;
@@ -64,12 +66,23 @@ export function imageName(file: string): string {
   return path.basename(file, path.extname(file));
 }
 
+/** Scores one image; a metric that cannot score it (NIQE on a picture too small for its blocks) names the file. */
+async function scoreNamed(file: string, sr: tf.Tensor3D, hr: tf.Tensor3D, options: Parameters<typeof score>[2]): Promise<MetricScores> {
+  try {
+    return await score(sr, hr, options);
+  } catch (err) {
+    if (err instanceof SrError) throw new SrError(`${file}: ${err.message}`);
+    throw err;
+  }
+}
+
 export async function evaluateImage(
   file: string,
   upscaler: Upscaler,
   channel: MetricChannel,
   saveDir?: string,
   onScored?: EvalOptions['onScored'],
+  metrics?: readonly MetricName[],
 ): Promise<EvalImageResult> {
   const scale = upscaler.scale;
   const image = await readImage(file);
@@ -86,7 +99,7 @@ export async function evaluateImage(
   let sr: tf.Tensor3D | undefined;
   try {
     sr = await upscaler.upscale(lr);
-    const result = { name: imageName(file), ...(await score(sr, hr, { border: scale, channel })) };
+    const result = { name: imageName(file), ...(await scoreNamed(file, sr, hr, { border: scale, channel, metrics })) };
     if (saveDir) await writeImage(path.join(saveDir, `${imageName(file)}.png`), await tensorsToImage(sr, undefined, 8));
     await onScored?.({ name: result.name, hr, lr, sr, score: result });
     return result;
@@ -99,7 +112,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const channel = options.channel ?? 'y';
   const images: EvalImageResult[] = [];
   for (const [i, file] of options.images.entries()) {
-    const result = await evaluateImage(file, options.upscaler, channel, options.saveDir, options.onScored);
+    const result = await evaluateImage(file, options.upscaler, channel, options.saveDir, options.onScored, options.metrics);
     images.push(result);
     options.onImage?.(result, i);
   }

@@ -5,7 +5,15 @@ import { Option } from 'commander';
 import { backendSummary } from '../../runtime/tfjs';
 import { resolveDataset } from '../../data/datasets';
 import { UsageError } from '../../core/errors';
-import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
+import {
+  DEFAULT_METRICS,
+  METRIC_CHANNELS,
+  METRICS,
+  parseMetricList,
+  type MetricChannel,
+  type MetricName,
+  type MetricScores,
+} from '../../metrics';
 import { evaluate, type EvalResult } from '../../infer/evaluate';
 import { writeFileAtomic } from '../../core/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../../core/terminal';
@@ -23,6 +31,7 @@ interface EvalCliOptions {
   model: string;
   scale?: number;
   metricChannel: MetricChannel;
+  metrics: MetricName[];
   json?: boolean;
   tile: TileSize;
   tilePad: number;
@@ -34,17 +43,26 @@ interface EvalCliOptions {
   engine: EngineChoice;
 }
 
+/** NIQE joins the PSNR and SSIM columns when it was computed. */
+const withNiqe = (result: EvalResult) => result.mean.niqe !== undefined;
+
 export function resultCsv(result: EvalResult): string {
-  const rows = ['image,psnr,ssim', ...result.images.map((r) => `${r.name},${r.psnr.toFixed(4)},${r.ssim.toFixed(6)}`)];
-  rows.push(`mean,${result.mean.psnr.toFixed(4)},${result.mean.ssim.toFixed(6)}`);
+  const niqe = withNiqe(result);
+  const line = (name: string, s: MetricScores) =>
+    `${name},${s.psnr.toFixed(4)},${s.ssim.toFixed(6)}${niqe ? `,${s.niqe!.toFixed(4)}` : ''}`;
+  const rows = [`image,psnr,ssim${niqe ? ',niqe' : ''}`, ...result.images.map((r) => line(r.name, r))];
+  rows.push(line('mean', result.mean));
   return rows.join('\n') + '\n';
 }
 
 export function resultTable(result: EvalResult): string {
-  const rows = result.images.map((r) => [r.name, r.psnr.toFixed(2), r.ssim.toFixed(4)]);
-  rows.push([style.bold('mean'), style.bold(result.mean.psnr.toFixed(2)), style.bold(result.mean.ssim.toFixed(4))]);
+  const niqe = withNiqe(result);
+  const cells = (s: MetricScores) => [s.psnr.toFixed(2), s.ssim.toFixed(4), ...(niqe ? [s.niqe!.toFixed(METRICS.niqe.digits)] : [])];
+  const rows = result.images.map((r) => [r.name, ...cells(r)]);
+  rows.push([style.bold('mean'), ...cells(result.mean).map((c) => style.bold(c))]);
   const title = `${result.dataset} x${result.scale}, ${result.model}, ${result.channel === 'y' ? 'Y channel' : 'RGB'}`;
-  return `${style.head(title)}\n${formatTable(['image', 'PSNR (dB)', 'SSIM'], rows, ['l', 'r', 'r'])}`;
+  const head = ['image', METRICS.psnr.label, METRICS.ssim.label, ...(niqe ? [METRICS.niqe.label] : [])];
+  return `${style.head(title)}\n${formatTable(head, rows, ['l', ...head.slice(1).map(() => 'r' as const)])}`;
 }
 
 export function register(program: Command): void {
@@ -55,6 +73,9 @@ export function register(program: Command): void {
     .option('--model <name|checkpoint>', 'bicubic, bilinear, nearest, a model name or a checkpoint folder', 'bicubic')
     .option('--scale <n>', "upscaling factor: 2, 3 or 4 (default: 4, or a checkpoint's own)", parseScale)
     .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
+    .option('--metrics <list>', 'what to report: psnr,ssim (default), niqe (no-reference, Y channel, same border)', parseMetricList, [
+      ...DEFAULT_METRICS,
+    ])
     .option(
       '--tile <n|auto>',
       'tile side in LR pixels to bound memory; 0: the whole image at once; auto: from free memory',
@@ -92,6 +113,7 @@ export function register(program: Command): void {
           images: dataset.images,
           upscaler,
           channel: opts.metricChannel,
+          metrics: opts.metrics,
           saveDir: opts.saveImages,
           onImage: (r) => bar.increment({ image: r.name }),
           onScored: collector ? (scored) => collector.add(scored) : undefined,
