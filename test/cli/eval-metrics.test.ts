@@ -1,9 +1,8 @@
 /** `sr eval --metrics`: NIQE beside PSNR and SSIM in the table, the JSON and the CSV. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeImage } from '../../src/image/io';
+import { readImage, writeImage } from '../../src/image/io';
 import { niqeOfImage } from '../../src/metrics';
-import { readImage } from '../../src/image/io';
 import { imageToTensor } from '../../src/image/tensor';
 import { expectOneLineError, runSr } from '../helpers/cli';
 import { tempDir, useTestBackend } from '../helpers/env';
