@@ -4,3 +4,4 @@
  */
 import './srcnn';
 import './srresnet';
+import './fsrcnn';

@@ -1,8 +1,8 @@
 /**
- * ONNX export of a folded network (src/infer/fold.ts): the inference graph with batch norms
- * already folded, as Conv, Relu, PRelu, Tanh, Add, DepthToSpace and Mul/Add nodes. By default a
- * PReLU is written as Relu, Add and two BatchNormalization nodes used as per-channel scalings (see
- * preluNodes); `prelu: 'node'` writes one PRelu node instead.
+ * ONNX export of a folded network (src/engines/fold.ts): the inference graph with batch norms
+ * already folded, as Conv, ConvTranspose, Relu, PRelu, Tanh, Add, DepthToSpace and Mul/Add nodes.
+ * By default a PReLU is written as Relu, Add and two BatchNormalization nodes used as per-channel
+ * scalings (see preluNodes); `prelu: 'node'` writes one PRelu node instead.
  *
  * The exported model takes and returns NCHW float32 tensors, height and width dynamic
  * (`[batch, C, height, width]` in, `[batch, C', out_height, out_width]` out), values as the
@@ -170,6 +170,73 @@ function exportConv(b: GraphBuilder, step: FoldedStep, op: ConvOp, x: string, pr
   return { value: y, channels };
 }
 
+/** ONNX operators of the activations tfjs layers name; one missing here has none in this exporter. */
+const ACTIVATION_OPS = new Map([
+  ['relu', 'Relu'],
+  ['tanh', 'Tanh'],
+  ['sigmoid', 'Sigmoid'],
+  ['linear', 'Identity'],
+]);
+
+interface TransposedAxisPads {
+  begin: number;
+  end: number;
+  outputPadding: number;
+}
+
+/**
+ * ConvTranspose pads along one axis that give tfjs's conv2dTranspose output. tfjs computes it as the
+ * input gradient of a forward convolution from an output of in * s ('same') or in * s + max(k - s, 0)
+ * ('valid') pixels, which pads floor(max(k - s, 0) / 2) before for 'same', 0 for 'valid'. ONNX places
+ * input pixel i at output i * s - begin, as that gradient does, so begin is that padding; the end is
+ * what is left of the reach (in - 1) * s + k - begin beyond the output, or output_padding where the
+ * reach falls short. Neither depends on the input size, so height and width stay dynamic.
+ */
+function transposedAxisPads(kernel: number, stride: number, padding: 'same' | 'valid'): TransposedAxisPads {
+  const overlap = Math.max(kernel - stride, 0);
+  const begin = padding === 'same' ? Math.floor(overlap / 2) : 0;
+  const outputBeyondInput = padding === 'same' ? 0 : overlap;
+  const excess = kernel - stride - begin - outputBeyondInput;
+  return excess >= 0 ? { begin, end: excess, outputPadding: 0 } : { begin, end: 0, outputPadding: -excess };
+}
+
+interface TransposedConvConfig {
+  strides?: number | number[];
+  padding?: 'same' | 'valid';
+  dilationRate?: number | number[];
+  activation?: string;
+  useBias?: boolean;
+}
+
+const pairOf = (v: number | number[] | undefined): [number, number] =>
+  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+
+/** A tfjs Conv2DTranspose layer (kernel [kh, kw, out, in]) as one ConvTranspose node and its activation. */
+function exportConvTranspose(b: GraphBuilder, name: string, layer: tf.layers.Layer, x: string): { value: string; channels: number } {
+  const c = layer.getConfig() as TransposedConvConfig;
+  const activation = ACTIVATION_OPS.get(c.activation ?? 'linear');
+  if (!activation || pairOf(c.dilationRate).some((d) => d !== 1)) {
+    throw new SrError(`cannot export layer '${name}' (Conv2DTranspose) to ONNX: only undilated ones with a plain activation`);
+  }
+  const padding = c.padding ?? 'valid';
+  const [kernel, bias] = layer.getWeights();
+  const [kh, kw, cout, cin] = kernel.shape;
+  // [kh, kw, out, in] to ConvTranspose's [in, out, kh, kw]: the same permutation as a Conv's HWIO to OIHW.
+  const ioHw = tf.tidy(() => kernel.transpose([3, 2, 0, 1]));
+  const inputs = [x, b.constant(`${name}.weight`, values(ioHw), [cin, cout, kh, kw])];
+  ioHw.dispose();
+  if (c.useBias !== false) inputs.push(b.constant(`${name}.bias`, values(bias), [cout]));
+  const strides = pairOf(c.strides);
+  const [rows, cols] = [transposedAxisPads(kh, strides[0], padding), transposedAxisPads(kw, strides[1], padding)];
+  const y = b.add('ConvTranspose', inputs, activation === 'Identity' ? name : `${name}/conv_transpose`, [
+    ints('kernel_shape', [kh, kw]),
+    ints('strides', strides),
+    ints('pads', [rows.begin, cols.begin, rows.end, cols.end]),
+    ints('output_padding', [rows.outputPadding, cols.outputPadding]),
+  ]);
+  return { value: activation === 'Identity' ? y : b.add(activation, [y], name), channels: cout };
+}
+
 interface LayerConfigView {
   activation?: string;
   maxValue?: number | null;
@@ -223,10 +290,12 @@ function exportLayer(
       if (c.maxValue != null) break;
       return { value: b.add('Relu', [xs[0]], name), channels };
     case 'Activation': {
-      const op = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', linear: 'Identity' }[c.activation ?? ''];
+      const op = ACTIVATION_OPS.get(c.activation ?? '');
       if (!op) break;
       return { value: b.add(op, [xs[0]], name), channels };
     }
+    case 'Conv2DTranspose':
+      return exportConvTranspose(b, name, layer, xs[0]);
   }
   throw new SrError(`cannot export layer '${name}' (${className}) to ONNX: no ONNX equivalent in sr's exporter`);
 }
