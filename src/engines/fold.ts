@@ -215,6 +215,146 @@ export interface FoldOptions {
   phaseFold?: boolean;
 }
 
+/** A copy of a convolution's kernel and bias (undefined when it has none), owned by the plan. */
+function convWeights(conv: tf.layers.Layer): { kernel: tf.Tensor4D; bias?: tf.Tensor1D } {
+  const w = conv.getWeights();
+  return { kernel: w[0].clone() as tf.Tensor4D, bias: config(conv).useBias === false ? undefined : (w[1].clone() as tf.Tensor1D) };
+}
+
+function blockSizeOf(shuffle: tf.layers.Layer): number {
+  return (shuffle as unknown as { blockSize: number }).blockSize;
+}
+
+/**
+ * Folding a model layer by layer, in order: each layer is taken by the first pattern that matches
+ * it (one method each), else it runs as it is. Layers a pattern absorbed are skipped, and their
+ * names resolve to the step that computes them.
+ */
+class FoldPlan {
+  readonly steps: FoldedStep[] = [];
+  readonly owned: tf.Tensor[] = [];
+  private readonly consumers = new Map<string, number>();
+  /** A folded layer's name -> the step that computes it. */
+  private readonly alias = new Map<string, string>();
+  private readonly skipped = new Set<string>();
+  /** Steps ending in a depth-to-space, by output name: a following convolution can run before it. */
+  private readonly shuffled = new Map<string, { step: FoldedStep & { op: ConvOp }; blockSize: number }>();
+
+  constructor(
+    private readonly layers: tf.layers.Layer[],
+    private readonly options: FoldOptions,
+  ) {
+    for (const layer of layers) for (const name of inboundNames(layer)) this.consumers.set(name, (this.consumers.get(name) ?? 0) + 1);
+  }
+
+  resolve(name: string): string {
+    return this.alias.get(name) ?? name;
+  }
+
+  private onlyConsumer(name: string): tf.layers.Layer | undefined {
+    return this.consumers.get(name) === 1 ? this.layers.find((l) => inboundNames(l).includes(name)) : undefined;
+  }
+
+  add(layer: tf.layers.Layer): void {
+    if (this.skipped.has(layer.name) || layer.getClassName() === 'InputLayer') return;
+    const inputs = inboundNames(layer).map((n) => this.resolve(n));
+    if (this.phaseFolded(layer, inputs) || this.convWithOwnActivation(layer, inputs) || this.convChain(layer, inputs)) return;
+    this.steps.push({ name: layer.name, inputs, op: { kind: 'layer', layer } });
+  }
+
+  /**
+   * conv(shuffle(y)) = shuffle(conv'(y)): a narrow convolution after a depth-to-space runs on the
+   * smaller, wider pre-shuffle tensor, with b*b times the output channels, which XNNPACK runs far
+   * better than a 3-channel output.
+   */
+  private phaseFolded(layer: tf.layers.Layer, inputs: string[]): boolean {
+    const source = this.shuffled.get(inputs[0]);
+    if (layer.getClassName() !== 'Conv2D' || !source || this.options.phaseFold === false) return false;
+    if (this.consumers.get(inputs[0]) !== 1 || !phaseFoldable(layer, source.blockSize)) return false;
+    const { kernel, bias } = phaseKernel(layer, source.blockSize);
+    this.owned.push(kernel, bias);
+    source.step.op = { ...source.step.op, shuffle: undefined };
+    const activation = (config(layer).activation ?? 'linear') as 'linear' | 'relu' | 'tanh';
+    this.steps.push({ name: layer.name, inputs, op: convOp(layer, kernel, bias, activation, undefined, source.blockSize) });
+    return true;
+  }
+
+  /** A convolution with its activation inside the layer: nothing after it can fold in; one fused call. */
+  private convWithOwnActivation(layer: tf.layers.Layer, inputs: string[]): boolean {
+    const builtIn = config(layer).activation ?? 'linear';
+    if (layer.getClassName() !== 'Conv2D' || (builtIn !== 'relu' && builtIn !== 'tanh')) return false;
+    const { kernel, bias } = convWeights(layer);
+    this.owned.push(kernel, ...(bias ? [bias] : []));
+    this.steps.push({ name: layer.name, inputs, op: convOp(layer, kernel, bias, builtIn) });
+    return true;
+  }
+
+  /**
+   * A linear convolution, the batch norm that alone reads it folded into its weights, and the
+   * activation after them fused into the call: PReLU or ReLU, or a depth-to-space then a PReLU (the
+   * sub-pixel upsampler).
+   */
+  private convChain(layer: tf.layers.Layer, inputs: string[]): boolean {
+    if (layer.getClassName() !== 'Conv2D' || (config(layer).activation ?? 'linear') !== 'linear') return false;
+    let end = layer;
+    const bn = this.onlyConsumer(layer.name);
+    let weights: { kernel: tf.Tensor4D; bias?: tf.Tensor1D };
+    if (bn && bn.getClassName() === 'BatchNormalization') {
+      weights = foldBatchNorm(layer, bn);
+      this.skipped.add(bn.name);
+      this.alias.set(layer.name, bn.name);
+      end = bn;
+    } else {
+      weights = convWeights(layer);
+    }
+    this.owned.push(weights.kernel, ...(weights.bias ? [weights.bias] : []));
+    const fused = this.fusedActivation(end);
+    if (fused.activation !== 'linear') {
+      const act = fused.layer!;
+      this.skipped.add(act.name);
+      this.alias.set(end.name, act.name);
+      if (fused.shuffle) {
+        this.skipped.add(fused.shuffle.name);
+        this.alias.set(fused.shuffle.name, act.name);
+      }
+      end = act;
+    }
+    const blockSize = fused.shuffle ? blockSizeOf(fused.shuffle) : undefined;
+    const step = { name: end.name, inputs, op: convOp(layer, weights.kernel, weights.bias, fused.activation, fused.alpha, blockSize) };
+    this.steps.push(step);
+    if (blockSize) this.shuffled.set(end.name, { step, blockSize });
+    return true;
+  }
+
+  /**
+   * The activation that alone reads `end` (through a depth-to-space for PReLU). With the slopes
+   * repeated for every sub-pixel position (TensorFlow's DCR order puts channel c of position (i, j)
+   * at (i * b + j) * C + c), a PReLU commutes with the shuffle and fuses into the convolution.
+   */
+  private fusedActivation(end: tf.layers.Layer): {
+    activation: ConvActivation;
+    layer?: tf.layers.Layer;
+    shuffle?: tf.layers.Layer;
+    alpha?: tf.Tensor;
+  } {
+    let act = this.onlyConsumer(end.name);
+    let shuffle: tf.layers.Layer | undefined;
+    if (act && act.getClassName() === 'SrDepthToSpace' && this.onlyConsumer(act.name)?.getClassName() === 'PReLU') {
+      shuffle = act;
+      act = this.onlyConsumer(act.name);
+    }
+    if (act && act.getClassName() === 'PReLU') {
+      const slopes = act.getWeights()[0];
+      const b = shuffle ? blockSizeOf(shuffle) : 1;
+      const alpha = b === 1 ? slopes.clone() : tf.tidy(() => tf.tile(slopes.reshape([1, 1, -1]), [1, 1, b * b]));
+      this.owned.push(alpha);
+      return { activation: 'prelu', layer: act, shuffle, alpha };
+    }
+    if (act && act.getClassName() === 'ReLU' && !shuffle) return { activation: 'relu', layer: act };
+    return { activation: 'linear' };
+  }
+}
+
 export class FoldedNetwork implements Network {
   /** For each value, the index of the last step that reads it. */
   private readonly lastUse = new Map<string, number>();
@@ -231,106 +371,12 @@ export class FoldedNetwork implements Network {
 
   /** Plans the folded network; its weights are copied, but weightless layers (add, shuffle) are the model's: keep the model until this is disposed. */
   static from(model: tf.LayersModel, options: FoldOptions = {}): FoldedNetwork {
-    const layers = model.layers;
-    const consumers = new Map<string, number>();
-    for (const layer of layers) for (const name of inboundNames(layer)) consumers.set(name, (consumers.get(name) ?? 0) + 1);
-    const onlyConsumer = (name: string) => (consumers.get(name) === 1 ? layers.find((l) => inboundNames(l).includes(name)) : undefined);
-    const steps: FoldedStep[] = [];
-    const owned: tf.Tensor[] = [];
-    const alias = new Map<string, string>(); // a folded layer's name -> the step that computes it
-    const resolve = (name: string) => alias.get(name) ?? name;
-    const skipped = new Set<string>();
-    // Steps ending in a depth-to-space, by output name: a following convolution can run before it.
-    const shuffled = new Map<string, { step: FoldedStep & { op: ConvOp }; blockSize: number }>();
-    for (const layer of layers) {
-      if (skipped.has(layer.name)) continue;
-      const inputs = inboundNames(layer).map(resolve);
-      const className = layer.getClassName();
-      if (className === 'InputLayer') continue;
-      const source = shuffled.get(inputs[0]);
-      if (
-        className === 'Conv2D' &&
-        source &&
-        options.phaseFold !== false &&
-        consumers.get(inputs[0]) === 1 &&
-        phaseFoldable(layer, source.blockSize)
-      ) {
-        // conv(shuffle(y)) = shuffle(conv'(y)): on the smaller, wider pre-shuffle tensor, with
-        // b*b times the output channels, which XNNPACK runs far better than a 3-channel output.
-        const { kernel, bias } = phaseKernel(layer, source.blockSize);
-        owned.push(kernel, bias);
-        source.step.op = { ...source.step.op, shuffle: undefined };
-        const activation = (config(layer).activation ?? 'linear') as 'linear' | 'relu' | 'tanh';
-        steps.push({ name: layer.name, inputs, op: convOp(layer, kernel, bias, activation, undefined, source.blockSize) });
-        continue;
-      }
-      const builtIn = config(layer).activation ?? 'linear';
-      if (className === 'Conv2D' && (builtIn === 'relu' || builtIn === 'tanh')) {
-        // The activation is inside the layer, so nothing after it can fold in; one fused call.
-        const w = layer.getWeights();
-        const kernel = w[0].clone() as tf.Tensor4D;
-        const bias = config(layer).useBias === false ? undefined : (w[1].clone() as tf.Tensor1D);
-        owned.push(kernel, ...(bias ? [bias] : []));
-        steps.push({ name: layer.name, inputs, op: convOp(layer, kernel, bias, builtIn) });
-        continue;
-      }
-      if (className === 'Conv2D' && builtIn === 'linear') {
-        let end = layer;
-        let kernel: tf.Tensor4D;
-        let bias: tf.Tensor1D | undefined;
-        const bn = onlyConsumer(layer.name);
-        if (bn && bn.getClassName() === 'BatchNormalization') {
-          ({ kernel, bias } = foldBatchNorm(layer, bn));
-          skipped.add(bn.name);
-          alias.set(layer.name, bn.name);
-          end = bn;
-        } else {
-          const w = layer.getWeights();
-          kernel = w[0].clone() as tf.Tensor4D;
-          bias = config(layer).useBias === false ? undefined : (w[1].clone() as tf.Tensor1D);
-        }
-        owned.push(kernel, ...(bias ? [bias] : []));
-        let activation: ConvActivation = 'linear';
-        let alpha: tf.Tensor | undefined;
-        let shuffle: tf.layers.Layer | undefined;
-        let act = onlyConsumer(end.name);
-        // Sub-pixel upsampler: conv -> depth-to-space -> PReLU. With the slopes repeated for every
-        // sub-pixel position (TensorFlow's DCR order puts channel c of position (i, j) at
-        // (i * b + j) * C + c), the PReLU commutes with the shuffle and fuses into the conv.
-        if (act && act.getClassName() === 'SrDepthToSpace' && onlyConsumer(act.name)?.getClassName() === 'PReLU') {
-          shuffle = act;
-          act = onlyConsumer(act.name);
-        }
-        if (act && act.getClassName() === 'PReLU') {
-          activation = 'prelu';
-          const slopes = act.getWeights()[0];
-          const b = shuffle ? (shuffle as unknown as { blockSize: number }).blockSize : 1;
-          alpha = b === 1 ? slopes.clone() : tf.tidy(() => tf.tile(slopes.reshape([1, 1, -1]), [1, 1, b * b]));
-          owned.push(alpha);
-        } else if (act && act.getClassName() === 'ReLU' && !shuffle) {
-          activation = 'relu';
-        } else {
-          shuffle = undefined;
-        }
-        const blockSize = shuffle ? (shuffle as unknown as { blockSize: number }).blockSize : undefined;
-        if (shuffle) skipped.add(shuffle.name);
-        if (activation !== 'linear') {
-          skipped.add(act!.name);
-          alias.set(end.name, act!.name);
-          if (shuffle) alias.set(shuffle.name, act!.name);
-          end = act!;
-        }
-        const step = { name: end.name, inputs, op: convOp(layer, kernel, bias, activation, alpha, blockSize) };
-        steps.push(step);
-        if (blockSize) shuffled.set(end.name, { step, blockSize });
-        continue;
-      }
-      steps.push({ name: layer.name, inputs, op: { kind: 'layer', layer } });
-    }
+    const plan = new FoldPlan(model.layers, options);
+    for (const layer of model.layers) plan.add(layer);
     const inputName = model.inputLayers[0].name;
-    const outputName = resolve(model.outputLayers[0].name);
+    const outputName = plan.resolve(model.outputLayers[0].name);
     const inputChannels = model.inputs[0].shape[3] ?? null;
-    return new FoldedNetwork(steps, inputName, outputName, owned, inputChannels);
+    return new FoldedNetwork(plan.steps, inputName, outputName, plan.owned, inputChannels);
   }
 
   /**
