@@ -3,6 +3,8 @@
  * reported with its full name before any work starts. Keys are snake_case, as in BasicSR's options.
  */
 import { z } from 'zod';
+import { CONTENT_LOSS_NAMES } from '../losses/content';
+import { PIXEL_LOSS_NAMES } from '../losses/pixel';
 
 const dataSchema = z
   .object({
@@ -49,7 +51,7 @@ const trainSchema = z
     /** SGD momentum (the SRCNN paper used plain SGD with 0.9). */
     momentum: z.number().min(0).max(1).default(0.9),
     schedule: scheduleSchema.default({}),
-    loss: z.enum(['mse', 'l1']).default('mse'),
+    loss: z.enum(PIXEL_LOSS_NAMES).default('mse'),
     val_every: z.number().int().min(1).default(1000),
     save_every: z.number().int().min(1).default(500),
     log_every: z.number().int().min(1).default(50),
@@ -74,7 +76,7 @@ const discriminatorSchema = z
 const ganOptionsSchema = z
   .object({
     /** VGG19 features after ReLU of block5_conv4 (vgg54), block2_conv2 (vgg22), or the pixel MSE. */
-    content_loss: z.enum(['vgg54', 'vgg22', 'mse']).default('vgg54'),
+    content_loss: z.enum(CONTENT_LOSS_NAMES).default('vgg54'),
     /** Weight of -log D(G(x)) next to the content loss (1e-3 in the paper). */
     adversarial_weight: z.number().positive().default(1e-3),
     /** VGG19 weights: a TensorFlow.js model folder or a Keras .h5 (default: what `sr data download vgg19` installed). */

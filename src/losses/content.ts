@@ -4,7 +4,7 @@
  * pixel MSE; or the pixel MSE itself.
  */
 import * as tf from '@tensorflow/tfjs';
-import { vggPreprocess } from '../models/vgg';
+import { vggPreprocess, type VGG_LAYERS } from '../models/vgg';
 
 export const VGG_FEATURE_SCALE = 1 / 12.75;
 
@@ -22,3 +22,7 @@ export function vggContentLoss(features: tf.LayersModel): ContentLoss {
 export function mseContentLoss(): ContentLoss {
   return (sr, hr) => tf.losses.meanSquaredError(hr, sr) as tf.Scalar;
 }
+
+/** Content losses by the name a config gives (`gan.content_loss`): VGG19 feature layers, or the pixel MSE. */
+export type ContentLossName = keyof typeof VGG_LAYERS | 'mse';
+export const CONTENT_LOSS_NAMES = ['vgg54', 'vgg22', 'mse'] as const satisfies readonly ContentLossName[];

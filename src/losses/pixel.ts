@@ -1,8 +1,14 @@
-/** Pixel losses between a network's output and its target. */
+/** Pixel losses between a network's output and its target, by the name a config gives (`train.loss`). */
 import * as tf from '@tensorflow/tfjs';
 
-export type PixelLoss = 'mse' | 'l1';
+export const PIXEL_LOSSES = {
+  mse: (output: tf.Tensor, target: tf.Tensor) => tf.losses.meanSquaredError(target, output) as tf.Scalar,
+  l1: (output: tf.Tensor, target: tf.Tensor) => tf.losses.absoluteDifference(target, output) as tf.Scalar,
+} as const;
+
+export type PixelLoss = keyof typeof PIXEL_LOSSES;
+export const PIXEL_LOSS_NAMES = Object.keys(PIXEL_LOSSES) as [PixelLoss, ...PixelLoss[]];
 
 export function pixelLoss(kind: PixelLoss, output: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  return kind === 'l1' ? tf.losses.absoluteDifference(target, output) : tf.losses.meanSquaredError(target, output);
+  return PIXEL_LOSSES[kind](output, target);
 }
