@@ -1,6 +1,7 @@
 /**
- * A test picture the project draws itself (so its licence is ours): fine line fans, text, circles,
- * a colour gradient and a checkerboard — the things super-resolution gets right or visibly wrong.
+ * The test card the project draws itself (so its licence is ours), `sr demo --sample card`: fine
+ * line fans, text, circles, a colour gradient and a checkerboard — the things super-resolution gets
+ * right or visibly wrong. Drawn shapes flatter no model, so the demo defaults to a photograph.
  */
 import sharp from 'sharp';
 
@@ -41,7 +42,7 @@ export function sampleSvg(size = 256): string {
 </svg>`;
 }
 
-/** The sample picture as a PNG buffer (RGB, 8-bit). */
+/** The test card as a PNG buffer (RGB, 8-bit). */
 export async function drawSample(size = 256): Promise<Buffer> {
   return sharp(Buffer.from(sampleSvg(size)))
     .flatten({ background: '#f4f1ea' })

@@ -1,7 +1,7 @@
 /**
- * `sr demo`: the project's own test picture shrunk and brought back by bicubic and by every model
- * whose weights ship for that scale, scored against the original, with a crop grid and an HTML
- * report to look at. Needs nothing but the package itself.
+ * `sr demo`: a photograph (or the project's drawn test card) shrunk and brought back by bicubic and
+ * by every model whose weights ship for that scale, scored against the original, with a crop grid
+ * and an HTML report to look at. Needs nothing but the package itself.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,7 +15,7 @@ import { drawSample } from '../image/sample';
 import { checkScale, loadUpscaler, SHIPPED_MODELS, shippedCheckpointsDir } from '../infer';
 import { isCheckpointDir } from '../checkpoint';
 import { degrade } from '../infer/evaluate';
-import { score, type Score } from '../metrics';
+import { METRICS, score, type MetricName, type Score } from '../metrics';
 import { cropToImage, DEFAULT_CROP_SIZE, DEFAULT_ZOOM } from './crop';
 import { autoCrop, buildReportImage, cropNote, type MethodOutput } from './entry';
 import { renderGrid } from './grid';
@@ -24,12 +24,37 @@ import { packagePath } from '../core/paths';
 
 export const DEFAULT_DEMO_DIR = 'sr-demo';
 
+/** The photographs shipped in docs/samples/ (licences in docs/samples/LICENSE.md), by the name `--sample` takes. */
+export const SAMPLE_PHOTOS: Readonly<Record<string, string>> = { astronaut: 'astronaut.png', cat: 'chelsea.png' };
+export const DEFAULT_SAMPLE = 'astronaut';
+/** The `--sample` name of the test card the project draws itself. */
+export const CARD_SAMPLE = 'card';
+
+/**
+ * The scores the demo shows, in order: the table's columns and the lines under each grid label.
+ * Another metric is one more name here (formats come from the metrics registry).
+ */
+export const DEMO_METRICS: readonly MetricName[] = ['psnr', 'ssim'];
+
+/** A score as a table cell, '-' when it was not computed. */
+export function metricCell(name: MetricName, s: Score): string {
+  // A metric left out of the scoring has no value: Score types it optional (or not at all yet).
+  const value = (s as Partial<Record<MetricName, number>>)[name];
+  return value === undefined ? '-' : value.toFixed(METRICS[name].digits);
+}
+
+/** 'PSNR (dB)' and 28.4213 → 'PSNR 28.42 dB': the registry's label with its unit after the value. */
+function metricGridLine(name: MetricName, s: Score): string {
+  const [, short, unit] = /^(.*?)(?: \((.*)\))?$/.exec(METRICS[name].label) ?? [];
+  return `${short} ${metricCell(name, s)}${unit ? ` ${unit}` : ''}`;
+}
+
 export interface DemoOptions {
   scale: number;
   outDir: string;
-  /** Default docs/sample.png, drawn afresh when the package has no docs/. */
+  /** A name from SAMPLE_PHOTOS, CARD_SAMPLE, or an image file; default DEFAULT_SAMPLE. */
   sample?: string;
-  /** Draw the sample picture at this side in pixels instead (not with `sample`). */
+  /** Draw the test card at this side in pixels (implies the card; not with a photo). */
   sampleSize?: number;
   zoom?: number;
   cropSize?: number;
@@ -51,14 +76,15 @@ export interface DemoResult {
   lr: { width: number; height: number };
   results: DemoMethodResult[];
   skipped: { model: string; reason: string }[];
+  /** Why the picture is not the one asked for (a package installed without docs/). */
+  notes: string[];
   grid: string;
   report: string;
   labelsRendered: boolean;
 }
 
-export function defaultSamplePath(): string {
-  // src/report or dist/report: the package root is two levels up.
-  return packagePath('docs', 'sample.png');
+export function samplePhotoPath(name: string): string {
+  return packagePath('docs', 'samples', SAMPLE_PHOTOS[name]);
 }
 
 /** Bounds for `sampleSize`: big enough to crop at x4, small enough to run in seconds to minutes. */
@@ -78,13 +104,37 @@ async function drawnSample(size: number | undefined): Promise<Image> {
   return { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels as 3, bitDepth: 8 };
 }
 
-async function loadSample(file: string | undefined, size: number | undefined): Promise<{ image: Image; name: string }> {
-  if (file && size !== undefined) throw new UsageError('give either a sample picture or a size to draw the sample at, not both');
-  if (file) return { image: await readImage(file), name: file };
-  if (size !== undefined) return { image: await drawnSample(checkSampleSize(size)), name: `the drawn sample, ${size}x${size}` };
-  const shipped = defaultSamplePath();
-  if (fs.existsSync(shipped)) return { image: await readImage(shipped), name: shipped };
-  return { image: await drawnSample(undefined), name: 'the drawn sample' };
+interface LoadedSample {
+  image: Image;
+  name: string;
+  notes: string[];
+}
+
+async function loadCard(size: number | undefined): Promise<LoadedSample> {
+  if (size === undefined) return { image: await drawnSample(undefined), name: 'the drawn sample', notes: [] };
+  return { image: await drawnSample(checkSampleSize(size)), name: `the drawn sample, ${size}x${size}`, notes: [] };
+}
+
+async function loadPhoto(name: string): Promise<LoadedSample> {
+  const file = samplePhotoPath(name);
+  if (fs.existsSync(file)) return { image: await readImage(file), name: file, notes: [] };
+  // An npm-installed package has no docs/: the card still makes a demo.
+  const card = await loadCard(undefined);
+  return { ...card, notes: [`${file} is not in this install: showing the drawn test card instead`] };
+}
+
+/** `sample` is a photo name, the card, or a file; `size` draws the card (and rules out the others). */
+async function loadSample(sample: string | undefined, size: number | undefined): Promise<LoadedSample> {
+  if (sample === CARD_SAMPLE || (sample === undefined && size !== undefined)) return loadCard(size);
+  if (size !== undefined) throw new UsageError(`give either a sample picture or a size to draw the test card at, not both`);
+  const choice = sample ?? DEFAULT_SAMPLE;
+  if (Object.prototype.hasOwnProperty.call(SAMPLE_PHOTOS, choice)) return loadPhoto(choice);
+  return { image: await readImage(choice), name: choice, notes: [] };
+}
+
+/** The lines under a method's label in the grid, one per DEMO_METRICS entry. */
+function scoreLines(s: Score): string[] {
+  return DEMO_METRICS.map((name) => metricGridLine(name, s));
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
@@ -93,6 +143,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const zoom = options.zoom ?? DEFAULT_ZOOM;
   const cropSize = options.cropSize ?? DEFAULT_CROP_SIZE;
   const sample = await loadSample(options.sample, options.sampleSize);
+  const title = path.basename(sample.name);
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new SrError(`${outDir}: is a file; -o names the output folder`);
   fs.mkdirSync(outDir, { recursive: true });
 
@@ -109,7 +160,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const started = Date.now();
       const sr = await upscale();
       const seconds = (Date.now() - started) / 1000;
-      outputs.push({ model, label, sr, seconds, score: await score(sr, hr, { border: scale, channel: 'y' }) });
+      outputs.push({ model, label, sr, seconds, score: await score(sr, hr, { border: scale, channel: 'y', metrics: DEMO_METRICS }) });
     };
     await run('bicubic', 'bicubic', async () => imresize(lr, scale));
     for (const name of SHIPPED_MODELS) {
@@ -132,7 +183,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     for (const o of outputs) {
       columns.push({
         label: o.label,
-        lines: [`PSNR ${o.score.psnr.toFixed(2)} dB`, `SSIM ${o.score.ssim.toFixed(4)}`],
+        lines: scoreLines(o.score),
         image: await cropToImage(o.sr, crop, zoom),
       });
     }
@@ -140,12 +191,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const gridPath = path.join(outDir, 'grid.png');
     await writeOutput(gridPath, grid.png);
 
-    const entry = await buildReportImage('sample', hr, outputs, { zoom, cropSize, border: scale });
+    const entry = await buildReportImage(title, hr, outputs, { zoom, cropSize, border: scale });
     const reportPath = path.join(outDir, 'report.html');
     await writeOutput(
       reportPath,
       renderReportHtml({
-        title: `sr demo: the sample picture at x${scale}`,
+        title: `sr demo: ${title} at x${scale}`,
         details: [
           `${hr.shape[1]}x${hr.shape[0]} shrunk to ${lr.shape[1]}x${lr.shape[0]} (MATLAB bicubic) and upscaled back`,
           'PSNR/SSIM on the Y channel',
@@ -165,6 +216,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       lr: { width: lr.shape[1], height: lr.shape[0] },
       results: outputs.map((o) => ({ model: o.model, label: o.label, seconds: o.seconds, ...o.score })),
       skipped,
+      notes: sample.notes,
       grid: gridPath,
       report: reportPath,
       labelsRendered: grid.labelsRendered,

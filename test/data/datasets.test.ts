@@ -2,7 +2,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createHash } from 'crypto';
-import { DATASETS, datasetsRoot, datasetStatus, getDataset, resolveDataset, type DatasetSpec } from '../../src/data/datasets';
+import {
+  DATASETS,
+  datasetsRoot,
+  datasetStatus,
+  getDataset,
+  getDatasetSplit,
+  resolveDataset,
+  type DatasetSpec,
+} from '../../src/data/datasets';
 import { selfExSrHrImageName } from '../../src/data/datasets/selfexsr';
 import { MARKER_FILE, installDataset, readCompletionMarker } from '../../src/data/install';
 import { SrError, UsageError } from '../../src/core/errors';
@@ -182,36 +190,67 @@ describe('archive layouts', () => {
     expect(selfExSrHrImageName('image_SRF_4/img_001_SRF_4_A+.png')).toBeNull();
   });
 
-  test('DIV2K validation HR entries keep their numbers', () => {
-    const div2k = getDataset('div2k');
-    expect(div2k.hrImageName('DIV2K_valid_HR/0801.png')).toBe('0801.png');
-    expect(div2k.hrImageName('DIV2K_valid_HR/')).toBeNull();
-    expect(div2k.hrImageName('DIV2K_valid_LR_bicubic/X4/0801x4.png')).toBeNull();
+  test('DIV2K HR entries keep their numbers, each split only from its own folder', () => {
+    const [valid, train] = [getDataset('div2k-valid'), getDataset('div2k-train')];
+    expect(valid.hrImageName('DIV2K_valid_HR/0801.png')).toBe('0801.png');
+    expect(valid.hrImageName('DIV2K_valid_HR/')).toBeNull();
+    expect(valid.hrImageName('DIV2K_valid_LR_bicubic/X4/0801x4.png')).toBeNull();
+    expect(valid.hrImageName('DIV2K_train_HR/0001.png')).toBeNull();
+    expect(train.hrImageName('DIV2K_train_HR/0001.png')).toBe('0001.png');
+    expect(train.hrImageName('some/prefix/DIV2K_train_HR/0800.png')).toBe('0800.png');
+    expect(train.hrImageName('DIV2K_valid_HR/0801.png')).toBeNull();
+    expect(train.hrImageName('DIV2K_train_LR_bicubic/X4/0001x4.png')).toBeNull();
   });
 
-  test('a DIV2K-shaped archive installs under the div2k spec', async () => {
-    const images = Array.from({ length: 100 }, (_, i) => `${String(801 + i).padStart(4, '0')}.png`);
-    const zip = makeZip([{ name: 'DIV2K_valid_HR/' }, ...images.map((n) => ({ name: `DIV2K_valid_HR/${n}`, data: n }))]);
-    server = await startTestServer({ '/div2k.zip': { body: zip } });
-    const result = await installDataset(getDataset('div2k'), { ...FAST, root, url: server.url('/div2k.zip'), sha256: sha256(zip) });
-    expect(fs.readdirSync(result.hrDir).sort()).toEqual(images);
-  });
+  for (const [split, first, count] of [
+    ['valid', 801, 100],
+    ['train', 1, 800],
+  ] as const) {
+    test(`a DIV2K ${split}-shaped archive installs all ${count} images under div2k-${split}`, async () => {
+      const images = Array.from({ length: count }, (_, i) => `${String(first + i).padStart(4, '0')}.png`);
+      const folder = `DIV2K_${split}_HR`;
+      const zip = makeZip([{ name: `${folder}/` }, ...images.map((n) => ({ name: `${folder}/${n}`, data: n }))]);
+      server = await startTestServer({ '/div2k.zip': { body: zip } });
+      const spec = getDatasetSplit('div2k', split);
+      const result = await installDataset(spec, { ...FAST, root, url: server.url('/div2k.zip'), sha256: sha256(zip) });
+      expect(result.hrDir).toBe(path.join(root, `div2k-${split}`, 'HR'));
+      expect(fs.readdirSync(result.hrDir).sort()).toEqual(images);
+    });
+  }
 });
 
 describe('registry', () => {
-  test('has the five sets, each with a well-formed or explicitly unknown SHA-256', () => {
-    expect(DATASETS.map((d) => d.name)).toEqual(['set5', 'set14', 'bsd100', 'urban100', 'div2k']);
+  test('has the five sets (DIV2K in two splits), each with a well-formed or explicitly unknown SHA-256', () => {
+    expect(DATASETS.map((d) => d.name)).toEqual(['set5', 'set14', 'bsd100', 'urban100', 'div2k-train', 'div2k-valid']);
     for (const spec of DATASETS) {
       expect(spec.url).toMatch(/^https:\/\//);
       if (spec.sha256 !== null) expect(spec.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(spec.sha256Source.length).toBeGreaterThan(0);
     }
-    expect(getDataset('div2k').sha256).toBe('20dd31fd84d777bc1cf5d6b7654a3f569c0aec74458ae094122ad1d0489900fc');
+    // As tensorflow/datasets publishes them, with the archives' sizes.
+    expect(getDataset('div2k-valid')).toMatchObject({
+      sha256: '20dd31fd84d777bc1cf5d6b7654a3f569c0aec74458ae094122ad1d0489900fc',
+      archiveSize: { bytes: 448_993_893 },
+    });
+    expect(getDataset('div2k-train')).toMatchObject({
+      sha256: '9d0b9c463f6e35b6c62cc6a930ee2224f670b34c1df841a57670f9acf0f6c335',
+      archiveSize: { bytes: 3_530_603_713 },
+    });
+  });
+
+  test('div2k alone is the validation split; --split names either, and only sets that have splits', () => {
+    expect(getDataset('div2k').name).toBe('div2k-valid');
+    expect(getDataset('DIV2K-Train').name).toBe('div2k-train');
+    expect(getDatasetSplit('div2k', 'train').name).toBe('div2k-train');
+    expect(getDatasetSplit('DIV2K', 'valid').name).toBe('div2k-valid');
+    expect(() => getDatasetSplit('div2k', 'test')).toThrow("dataset 'div2k' has no split 'test'; its splits: train, valid");
+    expect(() => getDatasetSplit('set5', 'train')).toThrow(UsageError);
+    expect(() => getDatasetSplit('set5', 'train')).toThrow('--split is for div2k');
   });
 
   test('unknown names are a UsageError that lists the known ones', () => {
     expect(() => getDataset('set6')).toThrow(UsageError);
-    expect(() => getDataset('set6')).toThrow('set5, set14, bsd100, urban100, div2k');
+    expect(() => getDataset('set6')).toThrow('set5, set14, bsd100, urban100, div2k-train, div2k-valid');
     expect(getDataset('Set5').name).toBe('set5');
   });
 

@@ -161,7 +161,7 @@ test('failures: no SHA-256, a file without block5_conv4, a web page; each one li
 
   expect(unknown.code).toBe(2);
   expectOneLineError(unknown);
-  expect(unknown.stderr).toContain('known datasets: set5, set14, bsd100, urban100, div2k; weights: vgg19');
+  expect(unknown.stderr).toContain('known datasets: set5, set14, bsd100, urban100, div2k-train, div2k-valid; weights: vgg19');
 
   // The run without a checksum refused before fetching anything.
   expect(server.requests.length - requestsBefore).toBe(2);

@@ -167,15 +167,18 @@ describe('sr eval --report', () => {
 });
 
 describe('sr demo', () => {
-  it('upscales the sample with bicubic and SRCNN, prints scores, writes the grid and the report', async () => {
+  it('upscales the shipped photograph with bicubic and SRCNN, prints scores, writes the grid and the report', async () => {
     const out = path.join(dir, 'demo');
     const run = await runSr(['demo', '-o', out, '--scale', '3', '--json']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.scale).toBe(3);
+    expect(result.sample).toBe(path.resolve(__dirname, '..', '..', 'docs', 'samples', 'astronaut.png'));
+    expect(result.hr).toEqual({ width: 510, height: 510 });
+    expect(result.notes).toEqual([]);
     const byModel = Object.fromEntries(result.results.map((r: { model: string }) => [r.model, r]));
     expect(Object.keys(byModel).slice(0, 2)).toEqual(['bicubic', 'srcnn']);
-    // The sample is a hard picture (fine print, line fans): bicubic lands near 20 dB at x3.
+    // A photograph: bicubic lands near 29 dB at x3, and SRCNN gains on it.
     expect(byModel.bicubic.psnr).toBeGreaterThan(18);
     expect(byModel.bicubic.psnr).toBeLessThan(35);
     expect(byModel.srcnn.psnr).toBeGreaterThan(byModel.bicubic.psnr);
@@ -212,11 +215,24 @@ describe('sr demo', () => {
     expect(result.sample).toBe('the drawn sample, 128x128');
   });
 
+  it('takes the other photograph and the drawn test card by name', async () => {
+    const [cat, card] = await Promise.all([
+      runSr(['demo', '-o', path.join(dir, 'demo-cat'), '--scale', '4', '--sample', 'cat', '--json']),
+      runSr(['demo', '-o', path.join(dir, 'demo-card'), '--scale', '4', '--sample', 'card', '--size', '96', '--json']),
+    ]);
+    expect([cat.code, card.code]).toEqual([0, 0]);
+    const [catResult, cardResult] = [JSON.parse(cat.stdout), JSON.parse(card.stdout)];
+    expect(path.basename(catResult.sample)).toBe('chelsea.png');
+    expect(catResult.hr).toEqual({ width: 448, height: 300 });
+    expect(cardResult.sample).toBe('the drawn sample, 96x96');
+  });
+
   it('rejects a --size out of range, or given with --sample, as a usage error', async () => {
     for (const args of [
       ['--size', '10'],
       ['--size', '12.5'],
       ['--size', '128', '--sample', hr],
+      ['--size', '128', '--sample', 'cat'],
     ]) {
       const run = await runSr(['demo', '-o', path.join(dir, 'demo-bad'), ...args]);
       expect(run.code).toBe(2);

@@ -4,7 +4,15 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors';
-import { DATASETS, datasetStatus, datasetsRoot, findDataset, type DatasetSpec, type DatasetStatus } from '../../data/datasets';
+import {
+  DATASETS,
+  datasetStatus,
+  datasetsRoot,
+  findDataset,
+  getDatasetSplit,
+  type DatasetSpec,
+  type DatasetStatus,
+} from '../../data/datasets';
 import { humanBytes } from '../../core/fsutil';
 import { installDataset, type DownloadInstallOptions, type InstallResult } from '../../data/install';
 import {
@@ -31,6 +39,7 @@ interface DownloadOptions {
   sha256?: string;
   insecureSkipChecksum?: boolean;
   timeout?: number;
+  split?: string;
 }
 
 export function register(program: Command): void {
@@ -49,6 +58,7 @@ export function register(program: Command): void {
     .command('download')
     .description('download a dataset or weights into the datasets folder (SR_DATA_DIR or datasets/ in the package)')
     .argument('<name>', `a dataset (${DATASETS.map((d) => d.name).join(', ')}) or weights (${WEIGHTS.map((w) => w.name).join(', ')})`)
+    .option('--split <split>', 'for div2k: train (800 images) or valid (100, the default)')
     .option('--force', 'download again even if already complete')
     .option('--json', 'print one JSON object when done')
     .option('--url <url>', 'fetch from this mirror instead of the upstream URL')
@@ -59,6 +69,7 @@ export function register(program: Command): void {
 }
 
 async function download(name: string, opts: DownloadOptions, cmd: Command): Promise<void> {
+  if (opts.split !== undefined) return downloadDataset(getDatasetSplit(name, opts.split), opts, cmd);
   const dataset = findDataset(name);
   if (dataset) return downloadDataset(dataset, opts, cmd);
   const weights = findWeights(name);
@@ -75,6 +86,7 @@ function listDatasets(opts: ListOptions): void {
     process.stdout.write(JSON.stringify(statuses.map(statusJson)) + '\n');
     return;
   }
+  const nameWidth = Math.max(...DATASETS.map((spec) => spec.name.length)) + 1;
   // Plain cells: formatTable pads by string length, which colour codes would throw off.
   const rows = statuses.map((s) => [
     s.spec.name,
@@ -87,7 +99,7 @@ function listDatasets(opts: ListOptions): void {
     formatTable(['name', 'images', 'archive', 'sha256', 'downloaded'], rows, ['l', 'r', 'r', 'l', 'l']),
     '',
     style.head('sources'),
-    ...DATASETS.map((spec) => `${spec.name.padEnd(9)} ${spec.url}`),
+    ...DATASETS.map((spec) => `${spec.name.padEnd(nameWidth)} ${spec.url}`),
   ];
   const unknown = DATASETS.filter((spec) => !spec.sha256).map((spec) => spec.name);
   if (unknown.length > 0) {

@@ -9,7 +9,7 @@ import { isDirectory } from '../../core/fsutil';
 import { HR_FOLDER, datasetDir, readCompletionMarker, type CompletionMarker } from '../install';
 import type { DatasetSpec } from './types';
 import { bsd100 } from './bsd100';
-import { div2k } from './div2k';
+import { div2kTrain, div2kValid } from './div2k';
 import { set14 } from './set14';
 import { set5 } from './set5';
 import { urban100 } from './urban100';
@@ -17,7 +17,7 @@ import { packagePath } from '../../core/paths';
 
 export type { DatasetSpec } from './types';
 
-export const DATASETS: readonly DatasetSpec[] = [set5, set14, bsd100, urban100, div2k];
+export const DATASETS: readonly DatasetSpec[] = [set5, set14, bsd100, urban100, div2kTrain, div2kValid];
 
 /**
  * Everything readImage decodes, plus .bmp so that it is refused with a reason: a GIF left out here
@@ -38,9 +38,30 @@ export function datasetNames(): string[] {
   return DATASETS.map((d) => d.name);
 }
 
+/** The registry entry named `name` (or one of its aliases), case-insensitively. */
 export function findDataset(name: string): DatasetSpec | undefined {
   const key = name.toLowerCase();
-  return DATASETS.find((d) => d.name === key);
+  return DATASETS.find((d) => d.name === key) ?? DATASETS.find((d) => d.aliases?.includes(key));
+}
+
+/** The splits a set is registered in (`div2k` → train, valid), empty for a set that has one. */
+export function datasetSplits(family: string): string[] {
+  const key = family.toLowerCase();
+  return DATASETS.filter((d) => d.family === key && d.split).map((d) => d.split as string);
+}
+
+/** `family`'s entry for `split` (`div2k`, `train` → div2k-train), or a UsageError naming the splits there are. */
+export function getDatasetSplit(family: string, split: string): DatasetSpec {
+  const key = family.toLowerCase();
+  const splits = datasetSplits(key);
+  if (splits.length === 0) throw new UsageError(`dataset '${family}' has no splits; --split is for ${splitFamilies().join(', ')}`);
+  const spec = DATASETS.find((d) => d.family === key && d.split === split);
+  if (!spec) throw new UsageError(`dataset '${family}' has no split '${split}'; its splits: ${splits.join(', ')}`);
+  return spec;
+}
+
+function splitFamilies(): string[] {
+  return [...new Set(DATASETS.flatMap((d) => (d.family ? [d.family] : [])))];
 }
 
 /** The registry entry for `name`, or a UsageError listing the known names. */

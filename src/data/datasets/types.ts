@@ -1,7 +1,12 @@
 /** What the registry knows about one downloadable benchmark set. */
 export interface DatasetSpec {
-  /** Registry key, lower case: `sr data download <name>`. */
+  /** Registry key, lower case: `sr data download <name>`; also the folder it installs to. */
   name: string;
+  /** Other names that find it (lower case), e.g. `div2k` for `div2k-valid`. */
+  aliases?: readonly string[];
+  /** For one split of a set: the set's name and the split's, so `<family> --split <split>` finds it. */
+  family?: string;
+  split?: string;
   /** How papers write it (Set5, DIV2K). */
   title: string;
   description: string;
