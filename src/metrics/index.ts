@@ -15,7 +15,7 @@ import { ssimBatch } from './ssim';
 
 export { psnrBatch } from './psnr';
 export { ssimBatch, gaussianWindow } from './ssim';
-export { niqeOfImage, niqeOfLuma } from './niqe';
+export { niqeFits, niqeOfImage, niqeOfLuma } from './niqe';
 export { DEFAULT_METRICS, METRICS, METRIC_NAMES, parseMetricList, type MetricName, type MetricSpec } from './registry';
 
 export type MetricChannel = 'y' | 'rgb';

@@ -41,6 +41,12 @@ export const NIQE_BLOCK_SIZE = 96;
  */
 export const NIQE_MIN_BLOCKS = 2;
 
+/** Whether a picture of width x height, less `border` pixels on each side, holds enough whole blocks for NIQE. */
+export function niqeFits(width: number, height: number, border = 0): boolean {
+  const blocks = (side: number) => Math.max(0, Math.floor((side - 2 * border) / NIQE_BLOCK_SIZE));
+  return blocks(width) * blocks(height) >= NIQE_MIN_BLOCKS;
+}
+
 /** Features per block and scale, and the number of scales. */
 const FEATURES_PER_SCALE = 18;
 const SCALES = 2;

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { SrError, UsageError } from '../core/errors';
 import { readImage } from '../image/io';
 import { splitImage } from '../image/tensor';
-import { score, type MetricChannel, type Score } from '../metrics';
+import { niqeFits, score, type MetricChannel, type MetricName, type MetricScores } from '../metrics';
+import { metricGridLine } from './metric-text';
 import { SSIM_WINDOW } from '../metrics/ssim';
 import { checkCrop, cropToImage, DEFAULT_CROP_SIZE, DEFAULT_ZOOM, largestWindow, squaredErrorMap, type CropRect } from './crop';
 import { renderGrid, type Grid, type GridColumn } from './grid';
@@ -26,9 +27,11 @@ export interface CompareOptions {
   /** Pixels left out of the scores on each side (e.g. the scale, as in published tables). */
   border?: number;
   channel?: MetricChannel;
+  /** Metrics beyond PSNR and SSIM: 'niqe' (also shown for HR). */
+  metrics?: readonly MetricName[];
 }
 
-export interface ComparedImage extends Score {
+export interface ComparedImage extends MetricScores {
   file: string;
   label: string;
 }
@@ -38,6 +41,8 @@ export interface CompareResult {
   crop: CropRect;
   zoom: number;
   hrLabel: string;
+  /** HR's own NIQE, when NIQE was asked for. */
+  hrNiqe?: number;
   scores: ComparedImage[];
 }
 
@@ -106,20 +111,27 @@ export async function compareImages(options: CompareOptions): Promise<CompareRes
     } else {
       crop = await autoCompareCrop(hr, others, options.cropSize ?? DEFAULT_CROP_SIZE, border);
     }
+    const metrics = options.metrics ?? [];
+    if (metrics.includes('niqe') && !niqeFits(w, h, border)) {
+      throw new SrError(`${options.hr}: ${w}x${h} holds too few 96x96 blocks for NIQE with a border of ${border}`);
+    }
     const scores: ComparedImage[] = [];
     for (const [i, t] of others.entries()) {
-      scores.push({ file: options.inputs[i], label: labels[i], ...(await score(t, hr, { border, channel: options.channel ?? 'y' })) });
-    }
-    const columns: GridColumn[] = [{ label: hrLabel, lines: ['ground truth'], image: await cropToImage(hr, crop, zoom) }];
-    for (const [i, t] of others.entries()) {
-      const s = scores[i];
-      columns.push({
-        label: s.label,
-        lines: [`PSNR ${s.psnr.toFixed(2)} dB`, `SSIM ${s.ssim.toFixed(4)}`],
-        image: await cropToImage(t, crop, zoom),
+      scores.push({
+        file: options.inputs[i],
+        label: labels[i],
+        ...(await score(t, hr, { border, channel: options.channel ?? 'y', metrics })),
       });
     }
-    return { grid: await renderGrid(columns), crop, zoom, hrLabel, scores };
+    const hrNiqe = metrics.includes('niqe') ? (await score(hr, hr, { border, metrics: ['niqe'] })).niqe : undefined;
+    const shown: MetricName[] = ['psnr', 'ssim', ...(metrics.includes('niqe') ? (['niqe'] as const) : [])];
+    const hrLines = ['ground truth', ...(hrNiqe === undefined ? [] : [metricGridLine('niqe', { niqe: hrNiqe })])];
+    const columns: GridColumn[] = [{ label: hrLabel, lines: hrLines, image: await cropToImage(hr, crop, zoom) }];
+    for (const [i, t] of others.entries()) {
+      const s = scores[i];
+      columns.push({ label: s.label, lines: shown.map((m) => metricGridLine(m, s)), image: await cropToImage(t, crop, zoom) });
+    }
+    return { grid: await renderGrid(columns), crop, zoom, hrLabel, ...(hrNiqe === undefined ? {} : { hrNiqe }), scores };
   } finally {
     tf.dispose([hr, ...others]);
   }

@@ -15,7 +15,8 @@ import { drawSample } from '../image/sample';
 import { checkScale, loadUpscaler, SHIPPED_MODELS, shippedCheckpointsDir } from '../infer';
 import { isCheckpointDir } from '../checkpoint';
 import { degrade } from '../infer/evaluate';
-import { METRICS, score, type MetricName, type Score } from '../metrics';
+import { niqeFits, score, type MetricName, type MetricScores } from '../metrics';
+import { metricGridLine } from './metric-text';
 import { cropToImage, DEFAULT_CROP_SIZE, DEFAULT_ZOOM } from './crop';
 import { autoCrop, buildReportImage, cropNote, type MethodOutput } from './entry';
 import { renderGrid } from './grid';
@@ -34,20 +35,7 @@ export const CARD_SAMPLE = 'card';
  * The scores the demo shows, in order: the table's columns and the lines under each grid label.
  * Another metric is one more name here (formats come from the metrics registry).
  */
-export const DEMO_METRICS: readonly MetricName[] = ['psnr', 'ssim'];
-
-/** A score as a table cell, '-' when it was not computed. */
-export function metricCell(name: MetricName, s: Score): string {
-  // A metric left out of the scoring has no value: Score types it optional (or not at all yet).
-  const value = (s as Partial<Record<MetricName, number>>)[name];
-  return value === undefined ? '-' : value.toFixed(METRICS[name].digits);
-}
-
-/** 'PSNR (dB)' and 28.4213 → 'PSNR 28.42 dB': the registry's label with its unit after the value. */
-function metricGridLine(name: MetricName, s: Score): string {
-  const [, short, unit] = /^(.*?)(?: \((.*)\))?$/.exec(METRICS[name].label) ?? [];
-  return `${short} ${metricCell(name, s)}${unit ? ` ${unit}` : ''}`;
-}
+export const DEMO_METRICS: readonly MetricName[] = ['psnr', 'ssim', 'niqe'];
 
 export interface DemoOptions {
   scale: number;
@@ -62,7 +50,7 @@ export interface DemoOptions {
   onMethod?: (label: string) => void;
 }
 
-export interface DemoMethodResult extends Score {
+export interface DemoMethodResult extends MetricScores {
   model: string;
   label: string;
   seconds: number;
@@ -133,7 +121,7 @@ async function loadSample(sample: string | undefined, size: number | undefined):
 }
 
 /** The lines under a method's label in the grid, one per DEMO_METRICS entry. */
-function scoreLines(s: Score): string[] {
+function scoreLines(s: MetricScores): string[] {
   return DEMO_METRICS.map((name) => metricGridLine(name, s));
 }
 
@@ -153,6 +141,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   color.dispose();
   const lr = degrade(hr, scale);
   const outputs: (MethodOutput & { model: string; seconds: number })[] = [];
+  // NIQE needs whole 96x96 blocks: a small drawn card shows '-' in its column.
+  const [height, width] = hr.shape;
+  const metrics = DEMO_METRICS.filter((m) => m !== 'niqe' || niqeFits(width, height, scale));
   const skipped: DemoResult['skipped'] = [];
   try {
     const run = async (model: string, label: string, upscale: () => Promise<tf.Tensor3D>) => {
@@ -160,7 +151,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const started = Date.now();
       const sr = await upscale();
       const seconds = (Date.now() - started) / 1000;
-      outputs.push({ model, label, sr, seconds, score: await score(sr, hr, { border: scale, channel: 'y', metrics: DEMO_METRICS }) });
+      outputs.push({ model, label, sr, seconds, score: await score(sr, hr, { border: scale, channel: 'y', metrics }) });
     };
     await run('bicubic', 'bicubic', async () => imresize(lr, scale));
     for (const name of SHIPPED_MODELS) {

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { encodeImage } from '../image/io';
 import { imresize } from '../image/resize';
 import { tensorsToImage } from '../image/tensor';
-import { meanScore, score, type MetricChannel, type Score } from '../metrics';
+import { meanScore, score, type MetricChannel, type MetricName, type MetricScores } from '../metrics';
 import type { ScoredTensors } from '../infer/evaluate';
 import { cropToImage, DEFAULT_CROP_SIZE, DEFAULT_ZOOM, largestWindow, squaredErrorMap, type CropRect } from './crop';
 import type { ReportImage, VisualReport } from './html';
@@ -17,7 +17,7 @@ export interface MethodOutput {
   label: string;
   /** [H, W, C] in [0, 1], the size of HR. */
   sr: tf.Tensor3D;
-  score: Score;
+  score: MetricScores;
 }
 
 export interface EntryOptions {
@@ -91,13 +91,22 @@ export async function buildReportImage(
 export class EvalReportCollector {
   private readonly images: ReportImage[] = [];
 
-  constructor(private readonly options: { model: string; scale: number; channel: MetricChannel; zoom?: number; cropSize?: number }) {}
+  constructor(
+    private readonly options: {
+      model: string;
+      scale: number;
+      channel: MetricChannel;
+      zoom?: number;
+      cropSize?: number;
+      metrics?: readonly MetricName[];
+    },
+  ) {}
 
   async add(scored: ScoredTensors): Promise<void> {
     const { scale, channel } = this.options;
     const bicubic = imresize(scored.lr, scale);
     try {
-      const bicubicScore = await score(bicubic, scored.hr, { border: scale, channel });
+      const bicubicScore = await score(bicubic, scored.hr, { border: scale, channel, metrics: this.options.metrics });
       this.images.push(
         await buildReportImage(
           scored.name,
@@ -125,6 +134,7 @@ export class EvalReportCollector {
         `x${scale}`,
         channel === 'y' ? 'PSNR/SSIM on the Y channel' : 'PSNR/SSIM on RGB',
         `${scale}-pixel border not scored`,
+        ...(this.options.metrics?.includes('niqe') ? ['NIQE on the Y channel (lower is more natural)'] : []),
       ],
       methods,
       cropNote: cropNote('bicubic', this.options.cropSize ?? DEFAULT_CROP_SIZE, zoom),

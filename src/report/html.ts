@@ -4,7 +4,8 @@
  * the baseline, each model and HR side by side, plus a before/after slider.
  */
 import { SrError } from '../core/errors';
-import type { Score } from '../metrics';
+import type { MetricScores, Score } from '../metrics';
+import { metricCell } from './metric-text';
 import { writeFileAtomic } from '../core/atomic';
 import type { CropRect } from './crop';
 import { escapeXml } from './grid';
@@ -17,7 +18,7 @@ export interface ReportImage {
   crop: CropRect;
   zoom: number;
   /** One per method, in `VisualReport.methods` order. */
-  scores: Score[];
+  scores: MetricScores[];
   /** PNG crops (already enlarged), one per method, in the same order. */
   crops: Buffer[];
   hrCrop: Buffer;
@@ -35,7 +36,7 @@ export interface VisualReport {
   cropNote: string;
   images: ReportImage[];
   /** Mean score per method. */
-  mean: Score[];
+  mean: MetricScores[];
 }
 
 function dataUri(png: Buffer): string {
@@ -46,14 +47,19 @@ const esc = escapeXml;
 const psnr = (s: Score) => s.psnr.toFixed(2);
 const ssim = (s: Score) => s.ssim.toFixed(4);
 const gain = (s: Score, base: Score) => `${s.psnr - base.psnr >= 0 ? '+' : ''}${(s.psnr - base.psnr).toFixed(2)}`;
+/** NIQE is shown when every score carries it (it was asked for). */
+const hasNiqe = (report: VisualReport) => report.mean.every((s) => s.niqe !== undefined);
 
 function metricsTable(report: VisualReport): string {
   const { methods } = report;
   const others = methods.slice(1);
-  const head1 = `<tr><th rowspan="2">image</th>${methods.map((m) => `<th colspan="2">${esc(m)}</th>`).join('')}${others.map((m) => `<th rowspan="2">${esc(m)}<br>vs ${esc(methods[0])}<br>(dB)</th>`).join('')}</tr>`;
-  const head2 = `<tr>${methods.map(() => '<th>PSNR (dB)</th><th>SSIM</th>').join('')}</tr>`;
-  const row = (name: string, scores: Score[], cls: string, link: boolean) =>
-    `<tr class="${cls}"><td>${link ? `<a href="#${anchor(name)}">${esc(name)}</a>` : esc(name)}</td>${scores.map((s) => `<td>${psnr(s)}</td><td>${ssim(s)}</td>`).join('')}` +
+  const niqe = hasNiqe(report);
+  const perMethod = niqe ? 3 : 2;
+  const head1 = `<tr><th rowspan="2">image</th>${methods.map((m) => `<th colspan="${perMethod}">${esc(m)}</th>`).join('')}${others.map((m) => `<th rowspan="2">${esc(m)}<br>vs ${esc(methods[0])}<br>(dB)</th>`).join('')}</tr>`;
+  const head2 = `<tr>${methods.map(() => `<th>PSNR (dB)</th><th>SSIM</th>${niqe ? '<th>NIQE</th>' : ''}`).join('')}</tr>`;
+  const cells = (s: MetricScores) => `<td>${psnr(s)}</td><td>${ssim(s)}</td>${niqe ? `<td>${metricCell('niqe', s)}</td>` : ''}`;
+  const row = (name: string, scores: MetricScores[], cls: string, link: boolean) =>
+    `<tr class="${cls}"><td>${link ? `<a href="#${anchor(name)}">${esc(name)}</a>` : esc(name)}</td>${scores.map(cells).join('')}` +
     `${scores
       .slice(1)
       .map((s) => `<td class="gain">${gain(s, scores[0])}</td>`)
@@ -66,6 +72,10 @@ ${body}
 ${row('mean', report.mean, 'mean', false)}
 </tbody>
 </table>`;
+}
+
+function scoreCaption(s: MetricScores): string {
+  return `${psnr(s)} dB / ${ssim(s)}${s.niqe === undefined ? '' : ` / NIQE ${metricCell('niqe', s)}`}`;
 }
 
 function anchor(name: string): string {
@@ -85,7 +95,7 @@ function imageSection(report: VisualReport, img: ReportImage): string {
     `<div class="box" style="left:${pct(crop.x, img.width)}%;top:${pct(crop.y, img.height)}%;width:${pct(crop.width, img.width)}%;height:${pct(crop.height, img.height)}%"></div></div>` +
     `<figcaption>${img.width}x${img.height}<br>crop ${crop.width}x${crop.height} at (${crop.x}, ${crop.y})</figcaption></figure>`;
   const panels = report.methods.map((m, i) =>
-    figure(dataUri(img.crops[i]), w, h, `<b>${esc(m)}</b><br>${psnr(img.scores[i])} dB / ${ssim(img.scores[i])}`, `${m}, ${img.name}`),
+    figure(dataUri(img.crops[i]), w, h, `<b>${esc(m)}</b><br>${scoreCaption(img.scores[i])}`, `${m}, ${img.name}`),
   );
   panels.push(figure(dataUri(img.hrCrop), w, h, '<b>HR</b><br>ground truth', `HR, ${img.name}`));
   // The slider's two images are filled in by the script from the panels above, so each crop is

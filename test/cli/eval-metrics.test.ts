@@ -63,3 +63,39 @@ describe('sr eval --metrics', () => {
     expect(bad.stderr).toMatch(/unknown metric 'lpips'/);
   });
 });
+
+describe('NIQE beside PSNR and SSIM elsewhere', () => {
+  it('sr compare --metrics ... niqe scores every image and HR, in the table and the JSON', async () => {
+    const hr = path.join(hrDir, 'a.png');
+    const sr = path.join(srDir, 'a.png');
+    const run = await runSr([
+      'compare',
+      hr,
+      sr,
+      '-o',
+      path.join(dir, 'grid.png'),
+      '--border',
+      '2',
+      '--metrics',
+      'psnr,ssim,niqe',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    const hrTensor = imageToTensor(await readImage(hr));
+    expect(result.hrNiqe).toBeCloseTo(niqeOfImage(hrTensor, { border: 2 }), 6);
+    hrTensor.dispose();
+    expect(Number.isFinite(result.scores[0].niqe)).toBe(true);
+    const table = await runSr(['compare', hr, sr, '-o', path.join(dir, 'grid2.png'), '--metrics', 'niqe']);
+    expect(table.stdout).toMatch(/NIQE/);
+  });
+
+  it('sr eval --report with niqe puts a NIQE column in the page', async () => {
+    const page = path.join(dir, 'report.html');
+    const run = await runSr(['eval', '--dataset', hrDir, '--scale', '2', '--metrics', 'psnr,ssim,niqe', '--report', page]);
+    expect(run.code).toBe(0);
+    const html = fs.readFileSync(page, 'utf8');
+    expect(html).toContain('<th>NIQE</th>');
+    expect(html).toMatch(/NIQE \d+\.\d{3}/);
+  });
+});

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { UsageError } from '../../core/errors';
 import { formatFromPath } from '../../image/io';
-import { METRIC_CHANNELS, type MetricChannel } from '../../metrics';
+import { DEFAULT_METRICS, METRIC_CHANNELS, METRICS, parseMetricList, type MetricChannel, type MetricName } from '../../metrics';
+import { metricCell } from '../../report/metric-text';
 import { compareImages } from '../../report/compare';
 import { DEFAULT_CROP_SIZE, DEFAULT_ZOOM, type CropRect } from '../../report/crop';
 import { writeOutput } from '../../report/html';
@@ -19,6 +20,7 @@ interface CompareCliOptions {
   zoom: number;
   border: number;
   metricChannel: MetricChannel;
+  metrics: MetricName[];
   json?: boolean;
 }
 
@@ -52,6 +54,7 @@ export function register(program: Command): void {
     .option('--zoom <n>', 'enlargement of the crops (nearest neighbour)', parseZoom('--zoom'), DEFAULT_ZOOM)
     .option('--border <n>', 'pixels left out of the scores on each side (the scale, to match published tables)', parseTile('--border'), 0)
     .addOption(new Option('--metric-channel <channel>', 'score the Y channel or RGB').choices(METRIC_CHANNELS).default('y'))
+    .option('--metrics <list>', 'psnr,ssim (default), niqe: no-reference, Y channel, HR scored too', parseMetricList, [...DEFAULT_METRICS])
     .option('--json', 'print the scores and the crop as one JSON object')
     .action(async (hr: string, images: string[], opts: CompareCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
@@ -67,6 +70,7 @@ export function register(program: Command): void {
         zoom: opts.zoom,
         border: opts.border,
         channel: opts.metricChannel,
+        metrics: opts.metrics,
       });
       await writeOutput(opts.output, result.grid.png);
       if (opts.json) {
@@ -80,13 +84,17 @@ export function register(program: Command): void {
             crop: result.crop,
             zoom: result.zoom,
             hr,
+            ...(result.hrNiqe === undefined ? {} : { hrNiqe: result.hrNiqe }),
             scores: result.scores,
           }) + '\n',
         );
         return;
       }
-      const rows = result.scores.map((s) => [s.label, s.psnr.toFixed(2), s.ssim.toFixed(4)]);
-      process.stdout.write(formatTable(['image', 'PSNR (dB)', 'SSIM'], rows, ['l', 'r', 'r']) + '\n');
+      const shown: MetricName[] = ['psnr', 'ssim', ...(result.hrNiqe === undefined ? [] : (['niqe'] as const))];
+      const rows = result.scores.map((s) => [s.label, ...shown.map((m) => metricCell(m, s))]);
+      if (result.hrNiqe !== undefined) rows.unshift([result.hrLabel, '-', '-', metricCell('niqe', { niqe: result.hrNiqe })]);
+      const head = ['image', ...shown.map((m) => METRICS[m].label)];
+      process.stdout.write(formatTable(head, rows, ['l', ...shown.map(() => 'r' as const)]) + '\n');
       const { x, y, width, height } = result.crop;
       notice(mode, `${style.ok('wrote')} ${opts.output} (crop ${width}x${height} at ${x},${y}, ${result.zoom}x)`);
       if (!result.grid.labelsRendered)

@@ -9,13 +9,13 @@ import {
   DEFAULT_DEMO_DIR,
   DEFAULT_SAMPLE,
   DEMO_METRICS,
-  metricCell,
   runDemo,
   SAMPLE_PHOTOS,
   SAMPLE_SIZE_RANGE,
   type DemoResult,
 } from '../../report/demo';
 import { METRICS } from '../../metrics';
+import { metricCell } from '../../report/metric-text';
 import { formatTable, notice, outputMode, progressBar, style } from '../../core/terminal';
 import { parseScale, parseZoom, startBackend } from '../options';
 
