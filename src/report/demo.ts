@@ -18,7 +18,7 @@ import { degrade } from '../infer/evaluate';
 import { niqeFits, score, type MetricName, type MetricScores } from '../metrics';
 import { metricGridLine } from './metric-text';
 import { cropToImage, DEFAULT_CROP_SIZE, DEFAULT_ZOOM } from './crop';
-import { autoCrop, buildReportImage, cropNote, type MethodOutput } from './entry';
+import { autoCrop, buildReportImage, cropNote, disagreementCrop, type MethodOutput } from './entry';
 import { renderGrid } from './grid';
 import { renderReportHtml, writeOutput } from './html';
 import { packagePath } from '../core/paths';
@@ -169,7 +169,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       }
     }
 
-    const crop = await autoCrop(outputs[0].sr, hr, cropSize, scale);
+    // Where the methods disagree most: with one method (no shipped weights), where it misses HR most.
+    const crop =
+      outputs.length > 1
+        ? await disagreementCrop(
+            outputs.map((o) => o.sr),
+            cropSize,
+            scale,
+          )
+        : await autoCrop(outputs[0].sr, hr, cropSize, scale);
     const columns = [{ label: 'HR', lines: ['ground truth'], image: await cropToImage(hr, crop, zoom) }];
     for (const o of outputs) {
       columns.push({
@@ -182,7 +190,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const gridPath = path.join(outDir, 'grid.png');
     await writeOutput(gridPath, grid.png);
 
-    const entry = await buildReportImage(title, hr, outputs, { zoom, cropSize, border: scale });
+    const entry = await buildReportImage(title, hr, outputs, { zoom, cropSize, border: scale, crop });
     const reportPath = path.join(outDir, 'report.html');
     await writeOutput(
       reportPath,
@@ -195,7 +203,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           ...skipped.map((s) => `skipped: ${s.reason}`),
         ],
         methods: outputs.map((o) => o.label),
-        cropNote: cropNote('bicubic', cropSize, zoom),
+        cropNote:
+          outputs.length > 1
+            ? `Crop: ${cropSize}x${cropSize} HR pixels where the methods differ most from one another (largest summed squared Y deviation from their mean), enlarged ${zoom}x by nearest neighbour.`
+            : cropNote('bicubic', cropSize, zoom),
         images: [entry],
         mean: entry.scores,
       }),

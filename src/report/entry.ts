@@ -27,6 +27,8 @@ export interface EntryOptions {
   cropSize?: number;
   /** Pixels kept clear of each edge (the unscored border), when the image is big enough. */
   border?: number;
+  /** The crop to show; default: autoCrop of the first output (the baseline). */
+  crop?: CropRect;
 }
 
 const THUMBNAIL_SIDE = 160;
@@ -47,6 +49,25 @@ export async function autoCrop(baseline: tf.Tensor3D, hr: tf.Tensor3D, cropSize:
   return largestWindow(map, w, h, cropSize, cropSize, border);
 }
 
+/**
+ * The crop where the methods' outputs differ most from one another (largest summed squared Y
+ * deviation from their mean): what a side-by-side comparison of models should show.
+ */
+export async function disagreementCrop(outputs: tf.Tensor3D[], cropSize: number, border = 0): Promise<CropRect> {
+  const [h, w] = outputs[0].shape;
+  const mean = tf.tidy(() => tf.addN(outputs).div(outputs.length) as tf.Tensor3D);
+  try {
+    const total = new Float32Array(h * w);
+    for (const o of outputs) {
+      const map = await squaredErrorMap(o, mean);
+      for (let i = 0; i < total.length; i++) total[i] += map[i];
+    }
+    return largestWindow(total, w, h, cropSize, cropSize, border);
+  } finally {
+    mean.dispose();
+  }
+}
+
 async function pngCrop(t: tf.Tensor3D, rect: CropRect, zoom: number): Promise<Buffer> {
   return encodeImage(await cropToImage(t, rect, zoom), 'png');
 }
@@ -59,7 +80,7 @@ async function thumbnail(hr: tf.Tensor3D): Promise<Buffer> {
     .toBuffer();
 }
 
-/** `outputs[0]` is the baseline: the crop is chosen where it is furthest from HR. */
+/** `outputs[0]` is the baseline: unless a crop is given, it is chosen where the baseline is furthest from HR. */
 export async function buildReportImage(
   name: string,
   hr: tf.Tensor3D,
@@ -68,7 +89,7 @@ export async function buildReportImage(
 ): Promise<ReportImage> {
   if (outputs.length === 0) throw new Error('a report entry needs at least one output');
   const zoom = options.zoom ?? DEFAULT_ZOOM;
-  const crop = await autoCrop(outputs[0].sr, hr, options.cropSize ?? DEFAULT_CROP_SIZE, options.border ?? 0);
+  const crop = options.crop ?? (await autoCrop(outputs[0].sr, hr, options.cropSize ?? DEFAULT_CROP_SIZE, options.border ?? 0));
   const crops: Buffer[] = [];
   for (const o of outputs) crops.push(await pngCrop(o.sr, crop, zoom));
   return {
