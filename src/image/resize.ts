@@ -130,8 +130,8 @@ function blockMatrix(plan: AxisPlan, from: number, to: number): { lo: number; wi
 /**
  * Resizes one axis of a tensor of any rank with a plan, as matrix products: the axis is moved to the
  * front and flattened against the others, and each block of output samples is its small dense
- * weight matrix times the window of input rows it reads. (A gather per tap cost 60 ms per tap on
- * wasm for a 1024x800 image, 1.2 s per x4 downscale; the products take a few milliseconds.)
+ * weight matrix times the window of input rows it reads. (A gather per tap was far slower on wasm than
+ * these products: docs/performance.md, "Kernel and engine measurements".)
  */
 export function resizeAxis(x: tf.Tensor, axis: number, plan: AxisPlan): tf.Tensor {
   const order = [axis, ...x.shape.map((_, i) => i).filter((i) => i !== axis)];

@@ -116,7 +116,7 @@ function channelScale(b: GraphBuilder, x: string, scale: string, channels: numbe
  * (exactly y where y > 0), with the two per-channel scalings as BatchNormalization nodes: ONNX
  * Runtime's CPU provider runs those as 1x1 depthwise convolutions in its blocked NCHWc layout, with
  * the ReLU and the sum fused into them, while a PRelu node makes it convert the tensor to NCHW and
- * back around it (SRResNet x4 on a 128x128 input, 2 threads: about 0.60 s -> 0.53 s a run).
+ * back around it (measurements: docs/performance.md, "Kernel and engine measurements").
  */
 function preluNodes(b: GraphBuilder, y: string, slopes: Float32Array, base: string, form: PreluForm): string {
   if (form === 'node') return b.add('PRelu', [y, b.constant(`${base}.slope`, slopes, [slopes.length, 1, 1])], base);

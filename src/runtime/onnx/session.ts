@@ -78,8 +78,8 @@ export interface SessionOptions {
   cuda?: boolean;
   /**
    * ONNX Runtime's CPU memory arena (default true). It keeps every block it ever took, grown in
-   * powers of two: about 8% faster on a 128x128 SRResNet x4 input, but 1 GB resident after one
-   * 224x224 tile where the same run without it peaks at 0.2 GB.
+   * powers of two: a little faster (docs/performance.md, "Kernel and engine measurements"), but 1 GB
+   * resident after one 224x224 tile where the same run without it peaks at 0.2 GB.
    */
   memoryArena?: boolean;
 }

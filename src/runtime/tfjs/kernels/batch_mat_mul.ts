@@ -2,11 +2,12 @@
  * BatchMatMul with transposed operands, rewritten so that the wasm backend's XNNPACK path, which is
  * only fast without transposes, does the work.
  *
- * A dense layer's gradients are dx = dy * W^T and dW = x^T * dy. On wasm (tfjs 4.22) these take
- * 320 ms and 1100 ms for a 16 x 18432 -> 1024 layer (the SRGAN discriminator's), against 31 ms for the
- * untransposed forward product. Materialising the transpose of a small operand and, where it is
- * cheaper, computing the transposed product, C = op(A) op(B) = (op(B)^T op(A)^T)^T, brings both to
- * about 30 ms. Untransposed products go straight to the backend's own kernel.
+ * A dense layer's gradients are dx = dy * W^T and dW = x^T * dy. On wasm (tfjs 4.22) these are many
+ * times slower than the untransposed forward product (the SRGAN discriminator's 16 x 18432 -> 1024
+ * layer). Materialising the transpose of a small operand and, where it is cheaper, computing the
+ * transposed product, C = op(A) op(B) = (op(B)^T op(A)^T)^T, brings both to about the forward
+ * product's time (measurements: docs/performance.md, "Kernel and engine measurements"). Untransposed
+ * products go straight to the backend's own kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import { inputTensor } from './kernel_util';

@@ -1,10 +1,10 @@
 /**
  * Batch normalisation in training, fewer passes over the activations. A tfjs-layers BatchNormalization
  * layer in training computes tf.moments (Mean, Sub, Square, Mean) and feeds them to FusedBatchNorm;
- * in configs/srgan-x4-cpu.yaml's SRResNet (17 such layers on [16, 24, 24, 32]) that path was about a
- * fifth of a training step on wasm:
- *  - wasm's FusedBatchNorm took 2 ms a call where a broadcast subtract, multiply and add of the same
- *    values take under 1 ms;
+ * in configs/srgan-x4-cpu.yaml's SRResNet (17 such layers on [16, 24, 24, 32]) that path was a
+ * sizeable part of a training step on wasm (measurements: docs/performance.md, "Kernel and engine
+ * measurements"):
+ *  - wasm's FusedBatchNorm is slower than a broadcast subtract, multiply and add of the same values;
  *  - tfjs's FusedBatchNorm gradient makes eleven activation-sized tensors (a tile of the inverse
  *    standard deviation among them) for what needs three: x - mean, dy * scale / std and dy * (x - mean);
  *  - tfjs's Mean gradient multiplies dy by a tensor of ones the size of x and then divides it, three

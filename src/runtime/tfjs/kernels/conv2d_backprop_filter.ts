@@ -2,7 +2,7 @@
  * Conv2DBackpropFilter (the gradient of conv2d with respect to its filter) as a forward convolution.
  *
  * The wasm backend has no such kernel at all, so no conv layer could train there (and the cpu
- * backend's is 60x slower than this). The sum
+ * backend's is far slower than this; docs/performance.md, "Kernel and engine measurements"). The sum
  * dw[i, j, ci, co] = sum over (n, oh, ow) of x[n, oh*s + i - top, ow*s + j - left, ci] * dy[n, oh, ow, co]
  * is a stride-1 convolution over the spatial axes of x and dy in which the batch axis plays the part of
  * the channels summed over; XNNPACK runs it as a matrix product whose columns are one of the filter's
@@ -46,10 +46,10 @@ function filterGradDyAsInput(x: tf.Tensor4D, dy: tf.Tensor4D, rows: ConvAxis, co
 }
 
 /**
- * Measured on wasm (single thread, batch 16): with 1-3 output channels (the RGB or luminance
- * reconstruction layers) most of each XNNPACK tile is empty in the x-as-input product, and dy-as-input is
- * 1.3-2.4x faster (9x9 64->3 on 96x96: 0.61 s against 0.31 s); from 4 output channels on it is equal or
- * slower, since x then has to be packed as the filter.
+ * On wasm, with 1-3 output channels (the RGB or luminance reconstruction layers) most of each XNNPACK
+ * tile is empty in the x-as-input product, and dy-as-input is faster; from 4 output channels on it is
+ * equal or slower, since x then has to be packed as the filter (measurements: docs/performance.md,
+ * "Kernel and engine measurements").
  */
 const MAX_NARROW_OUT_CHANNELS = 3;
 
@@ -63,11 +63,11 @@ export function chooseOrientation(inChannels: number, outChannels: number, rows:
 
 /**
  * dw for an NHWC forward convolution described by `rows`/`cols`. With native convolutions on it is
- * computed on ONNX Runtime as matrix products (native_conv.ts; native_models.ts says how), 1.5-4x
- * faster than the convolutions above (2 threads: 3x3 32->128 on [16,48,48,32] 60 against 160 ms on
- * wasm; 3x3 3->64 on [8,96,96,3] 15 against 81 ms). Those convolutions remain the way when native
- * ones are off; ONNX Runtime's own convolution would run them slowly (a filter as large as the
- * image: SRCNN's 5x5 64->32 gradient on [16,33,33,64] took 83 ms there against 49 ms on wasm).
+ * computed on ONNX Runtime as matrix products (native_conv.ts; native_models.ts says how), faster than
+ * the convolutions above. Those convolutions remain the way when native ones are off; ONNX Runtime's
+ * own convolution would run them slowly (a filter as large as the image: SRCNN's 5x5 64->32 gradient
+ * on [16,33,33,64] is slower there than on wasm). Measurements: docs/performance.md, "Kernel and
+ * engine measurements".
  */
 export function filterGradientNHWC(
   x: tf.Tensor4D,

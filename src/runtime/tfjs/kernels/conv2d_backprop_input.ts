@@ -1,14 +1,15 @@
 /**
  * Conv2DBackpropInput (the gradient of conv2d with respect to its input) as a forward convolution.
  *
- * The wasm backend's own kernel is slow (0.7-0.9 s for a 5x5 64->32 filter on a [16,33,33,64]
- * batch); its forward Conv2D goes through XNNPACK and is some 10x faster. The input gradient is a
- * stride-1 convolution of dy with the spatially flipped filter whose in/out channels are swapped; for
- * stride s > 1 it is split into s*s phases computed by one convolution and interleaved (see
- * `polyphaseAxis` in conv_geometry.ts), which avoids multiplying the zeros of an upsampled dy.
+ * The wasm backend's own kernel is a slow generic loop; its forward Conv2D goes through XNNPACK and is
+ * far faster (measurements: docs/performance.md, "Kernel and engine measurements"). The input
+ * gradient is a stride-1 convolution of dy with the spatially flipped filter whose in/out channels
+ * are swapped; for stride s > 1 it is split into s*s phases computed by one convolution and
+ * interleaved (see `polyphaseAxis` in conv_geometry.ts), which avoids multiplying the zeros of an
+ * upsampled dy.
  *
  * The rearranged filter is built on the JS side: filters are small, and the wasm backend's Reverse and
- * Gather kernels (the alternatives) are slower than this copy (~10 ms against ~1 ms for 3x3x64x256).
+ * Gather kernels (the alternatives) are slower than this copy.
  */
 import * as tf from '@tensorflow/tfjs';
 import { replacingKernel } from './registry';

@@ -1,9 +1,9 @@
 /**
  * DepthToSpace as reshape + transpose, and its gradient (space-to-depth, the same permutation inverted).
  *
- * The wasm backend's kernel is slow: 0.6-0.9 s for [1,256,256,256] against 13-17 ms for the transpose
- * it amounts to. tfjs registers no gradient for DepthToSpace on any backend, so the pixel-shuffle
- * upsampler of SRResNet could not train at all.
+ * The wasm backend's kernel is a generic loop, far slower than the transpose it amounts to
+ * (measurements: docs/performance.md, "Kernel and engine measurements"). tfjs registers no gradient
+ * for DepthToSpace on any backend, so the pixel-shuffle upsampler of SRResNet could not train at all.
  *
  * Ordering (TensorFlow's "DCR"), NHWC: out[b, h*bs + i, w*bs + j, c] = in[b, h, w, (i*bs + j)*C + c],
  * i.e. the input depth splits as [bs (row offset), bs (column offset), C].

@@ -11,10 +11,10 @@
  *  - Conv2D with one input channel gives XNNPACK one multiply per indirection pointer;
  *  - every convolution (Conv2D, FusedConv2D and those the gradients are written with) runs faster on
  *    ONNX Runtime's native kernels, when it loads (native_conv.ts).
- * On `cpu`, Conv2DBackpropFilter exists but is 60x slower than the same sum done as a forward
- * convolution (43 s against 0.7 s for a 5x5 64->32 filter on [4,33,33,64]).
+ * On `cpu`, Conv2DBackpropFilter exists but is far slower than the same sum done as a forward
+ * convolution (measurements: docs/performance.md, "Kernel and engine measurements").
  * And DepthToSpace has no gradient on any backend, and PReLU's is written with a comparison and two
- * selects that cost wasm nearly four times the arithmetic giving the same values (prelu_grad.ts);
+ * selects that cost wasm several times the arithmetic giving the same values (prelu_grad.ts);
  * batch normalisation in training (FusedBatchNorm on wasm, its gradient and Mean's everywhere) makes
  * several activation-sized tensors more than its formulas need (batch_norm.ts).
  */

@@ -5,9 +5,9 @@
  * gradient (conv2d_backprop_filter.ts: matrix products here). The models are in native_models.ts.
  *
  * Why: XNNPACK in tfjs's wasm build is limited to 128-bit SIMD, while ONNX Runtime's MLAS uses the
- * CPU's full vector width. Measured on this project's 2-core machine, 2 threads each: VGG19's forward
- * and backward pass over four 96x96 crops 1.1 s against 2.0 s on wasm; filter gradients 1.5-4x
- * faster (conv2d_backprop_filter.ts); the SRCNN training step about a fifth faster.
+ * CPU's full vector width, so the same convolutions run faster there: VGG19's forward and backward
+ * pass, the filter gradients (conv2d_backprop_filter.ts) and the SRCNN training step (measurements:
+ * docs/performance.md, "Kernel and engine measurements").
  *
  * How: tfjs kernels are synchronous and onnxruntime-node's public `InferenceSession.run` returns a
  * promise, but the package's native binding (its `dist/binding` module, documented there as a
@@ -68,8 +68,9 @@ let active: NativeRuntime | undefined;
  * dataId (a Variable's assign takes the new value's), so a filter seen before (frozen VGG19 weights
  * in every step, a trainable filter in its forward pass and input gradient) is reordered once. Doing
  * it in the model instead cost more than the convolution for VGG19's 3x3 512->512 layers (ONNX
- * Runtime's Transpose of [3,3,512,512]: about 20 ms of 29). A reshape shares its source's dataId,
- * so the shape is part of the entry. Weak keys: an entry is collected with its dataId object.
+ * Runtime's Transpose of [3,3,512,512] took most of the run; docs/performance.md, "Kernel and engine
+ * measurements"). A reshape shares its source's dataId, so the shape is part of the entry. Weak
+ * keys: an entry is collected with its dataId object.
  */
 const oihwCache = new WeakMap<object, { shape: string; data: Float32Array }>();
 
@@ -289,10 +290,10 @@ function transposeAxis(axis: ConvAxis): { after: number; outputPadding: number }
  * Where ONNX Runtime's ConvTranspose (a matrix product, then col2im over dx) beats the polyphase
  * convolution of conv2d_backprop_input.ts (which rebuilds a reordered filter in JavaScript on every
  * call, then convolves natively): small images with many channels, where the filter is the bulk of
- * the work. Measured (2 threads, ms, ConvTranspose against polyphase): VGG19's 3x3 512->512 on
- * [4,6,6,512] 18 / 65, on [4,12,12,512] 39 / 73, 3x3 256->256 on [4,24,24,256] 38 / 44; but 3x3
- * 64->64 on [4,96,96,64] 67 / 47, SRCNN's 5x5 64->32 on [16,33,33,64] 54 / 23, 3x3 32->32 on
- * [16,24,24,32] 7 / 4. So: dy's pixels per image at most this many times dx's channels.
+ * the work; on larger images with fewer channels the polyphase convolution is faster. The two were
+ * timed against each other on VGG19's, SRCNN's and smaller 3x3 layers (measurements:
+ * docs/performance.md, "Kernel and engine measurements"), and this bound separates the cases: dy's
+ * pixels per image at most this many times dx's channels.
  */
 const CONV_TRANSPOSE_MAX_PIXELS_PER_CHANNEL = 4;
 

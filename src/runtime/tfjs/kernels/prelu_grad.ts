@@ -1,9 +1,10 @@
 /**
  * PReLU's gradient without comparisons or selects. tfjs writes it as a `x > 0` mask and two `where`s
  * (plus a zeros tensor); on wasm the comparison against a broadcast 0 and the selects are generic
- * element loops: 96 ms on SRResNet's full-resolution [16, 96, 96, 32] activation (2 threads) against
- * 26 ms for the same values from unary ops and same-shape or channel-broadcast arithmetic; over all
- * its PReLUs, a tenth of configs/srgan-x4-cpu.yaml's pre-training step is saved. With
+ * element loops, several times slower than the same values from unary ops and same-shape or
+ * channel-broadcast arithmetic, and over all its PReLUs that difference is a noticeable part of
+ * configs/srgan-x4-cpu.yaml's pre-training step (measurements: docs/performance.md, "Kernel and engine
+ * measurements"). With
  * s = step(x) in {0, 1} (0 where x <= 0, as the mask) and min(x, 0) = x - relu(x):
  *   dx     = dy * (alpha + (1 - alpha) * s)       (dy where x > 0, alpha * dy elsewhere)
  *   dalpha = sum over the broadcast axes of dy * min(x, 0)

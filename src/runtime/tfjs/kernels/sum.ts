@@ -8,7 +8,8 @@
  * sum is [C, rows] x ones[rows, 1], which XNNPACK runs multithreaded. The order matters: the wasm
  * BatchMatMul packs its second operand into XNNPACK's weight layout and caches that only for as long as
  * the tensor lives, so with dy as the second operand (ones[1, rows] x [rows, C]) every new gradient was
- * repacked, 4-9 ms for [16,33,33,64]; packing the ones costs nothing and the transpose is about 1 ms.
+ * repacked, while packing the ones costs nothing and the transpose is cheaper than that repacking
+ * (measurements: docs/performance.md, "Kernel and engine measurements").
  * Other reductions (inner axes need no transpose), other dtypes and small inputs go to the backend's
  * own kernel.
  */
@@ -41,9 +42,9 @@ export function leadingAxesSumPlan(shape: readonly number[], axis: number | numb
 
 /**
  * Largest side of the pooling windows that pre-reduce an NHWC sum over batch, height and width:
- * XNNPACK's average pooling adds up to 64 values per window, multithreaded, 3-20x faster than the
- * transpose the matrix product needs (2 threads: [16,24,24,32] 0.4 against 1.3 ms, [16,48,48,128]
- * 2 against 32 ms); windows of more values lost precision (2.8e-4 relative over 48x48 windows).
+ * XNNPACK's average pooling adds up to 64 values per window, multithreaded, and is faster than the
+ * transpose the matrix product needs (measurements: docs/performance.md, "Kernel and engine
+ * measurements"); windows of more values lost precision (2.8e-4 relative over 48x48 windows).
  */
 export const MAX_POOL_SIDE = 8;
 
@@ -98,8 +99,9 @@ export const sumKernel = delegatingKernel(NAME, sumByMatMul);
 
 /**
  * Mean over leading axes (batch norm's moments in training) as the Sum above divided by the count:
- * the wasm backend's Mean transposes first as its Sum does (34 means of [16,24,24,32] took 47 ms of
- * an SRResNet step).
+ * the wasm backend's Mean transposes first as its Sum does, and batch norm's means took a sizeable
+ * part of an SRResNet step that way (measurements: docs/performance.md, "Kernel and engine
+ * measurements").
  */
 function meanBySum(native: tf.KernelFunc): tf.KernelFunc {
   return (args) => {

@@ -1,12 +1,12 @@
 /**
  * Tile as a broadcasting multiply by ones.
  *
- * The wasm backend's Tile is slow: 78 ms to tile [1,1,1,64] to [4,48,48,64] (50-70 ms for
- * [16,24,24,64]), which tfjs's batch-norm gradient does once per BN layer per step (and tf.broadcastTo /
- * tf.where with broadcasting go through Tile too). Along an axis, tiling a by r gives out[k*a + j] = x[j],
- * i.e. the broadcast of x shaped [1, a] against ones shaped [r, 1]; all axes at once is one broadcast
- * multiply, which XNNPACK runs at memory speed (0.8 ms for that case). Multiplying by one is exact,
- * including for -0, NaN and infinities.
+ * The wasm backend's Tile is slow for a per-channel vector tiled to an activation's shape, which tfjs's
+ * batch-norm gradient does once per BN layer per step (and tf.broadcastTo / tf.where with broadcasting
+ * go through Tile too). Along an axis, tiling a by r gives out[k*a + j] = x[j], i.e. the broadcast of x
+ * shaped [1, a] against ones shaped [r, 1]; all axes at once is one broadcast multiply, which XNNPACK
+ * runs at memory speed (measurements: docs/performance.md, "Kernel and engine measurements").
+ * Multiplying by one is exact, including for -0, NaN and infinities.
  */
 import * as tf from '@tensorflow/tfjs';
 import { replacingKernel } from './registry';
