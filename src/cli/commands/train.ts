@@ -80,7 +80,9 @@ function reporter(mode: OutputMode, iterations: number, out: string, resumeReque
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train a network (srcnn, fsrcnn, srresnet) or a recipe (srgan) from a YAML config; checkpoints in --out/last and --out/best')
+    .description(
+      'train a network (srcnn, fsrcnn, srresnet) or a recipe (srgan) from a YAML config; checkpoints in --out/last and --out/best',
+    )
     .argument('<name>', 'what to train: an architecture (srcnn, fsrcnn, srresnet) or a recipe (srgan: two phases, see --phase)')
     .option('--config <file>', 'YAML config (default: configs/<name>-x<scale>.yaml)')
     .addOption(
