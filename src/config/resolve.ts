@@ -73,7 +73,7 @@ function runConfig(recipe: RecipeConfig, opts: TrainOverrides): ConfigFile | und
 }
 
 function configFile(recipe: RecipeConfig, opts: TrainOverrides): ConfigFile {
-  if (opts.phase && !recipe.phases) throw new UsageError(`--phase is for multi-phase recipes (\`sr train srgan\`), not ${recipe.command}`);
+  if (opts.phase && !recipe.phases) throw new UsageError(`--phase is for \`sr train srgan\` (multi-phase recipes), not ${recipe.command}`);
   const fromRun = runConfig(recipe, opts);
   if (fromRun) return fromRun;
   const source = opts.config ?? packagedConfig(recipe.command, opts.scale);
