@@ -7,6 +7,7 @@ import { UsageError } from '../core/errors';
 import { registerCommands } from './commands';
 import { positiveInteger, type GlobalOptions } from './options';
 import { packageVersion } from '../core/paths';
+import { DEVICES } from '../engines/onnx/device';
 
 export function buildProgram(): Command {
   const program = new Command('sr')
@@ -14,6 +15,12 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .addOption(new Option('--backend <name>', 'compute backend (also SR_BACKEND)').choices([...BACKEND_CHOICES]))
     .option('--threads <n>', 'threads for the wasm backend and ONNX Runtime (default: all cores)', positiveInteger('--threads'))
+    .addOption(
+      new Option(
+        '--device <device>',
+        "ONNX Runtime's device for networks and the onnx training engine: auto (CUDA when installed), cpu or cuda",
+      ).choices([...DEVICES]),
+    )
     .option('--no-native-conv', "keep wasm convolutions on tfjs instead of ONNX Runtime's native kernels (also SR_NATIVE_CONV=0)")
     .option('--verbose', 'show stack traces and extra detail')
     // Commander's parse errors in the same one-line form as every other error ('sr: ...').

@@ -3,6 +3,7 @@
  * form), the --engine option and the backend start. Commands import this module, never each other
  * or main.ts.
  */
+import type { Device } from '../engines/onnx/device';
 import type { TileSize } from '../infer/tile';
 import { UsageError } from '../core/errors';
 import { Option, type Command } from 'commander';
@@ -14,6 +15,11 @@ import { initBackend, type BackendInfo, type BackendOptions } from '../runtime/t
 export function backendOptions(cmd: Command): BackendOptions {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
   return { backend: opts.backend, threads: opts.threads, nativeConv: opts.nativeConv };
+}
+
+/** The global --device: ONNX Runtime's execution provider. */
+export function deviceOption(cmd: Command): Device | undefined {
+  return cmd.optsWithGlobals<GlobalOptions>().device;
 }
 
 /**
@@ -35,6 +41,8 @@ export async function startBackend(cmd: Command): Promise<BackendInfo> {
 export interface GlobalOptions {
   backend?: string;
   threads?: number;
+  /** ONNX Runtime's execution provider (--device). */
+  device?: Device;
   /** False with --no-native-conv. */
   nativeConv?: boolean;
   verbose?: boolean;

@@ -3,6 +3,7 @@
  * (`checkpoints/<name>-x<scale>`), or a checkpoint folder, on the engine asked for, tiled and
  * self-ensembled as asked. The whole-picture path around it (alpha, gray, bands) is pipeline.ts.
  */
+import { useCuda, type Device } from '../engines/onnx/device';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -45,9 +46,11 @@ export interface UpscalerRequest {
   engine?: EngineChoice;
   /** CPU threads for ONNX Runtime (default: every core). */
   threads?: number;
+  /** ONNX Runtime's execution provider (engines/onnx/device.ts; default auto). */
+  device?: Device;
 }
 
-export type EngineOptions = Pick<UpscalerRequest, 'engine' | 'threads'>;
+export type EngineOptions = Pick<UpscalerRequest, 'engine' | 'threads' | 'device'>;
 
 export const SUPPORTED_SCALES = [2, 3, 4];
 export const DEFAULT_SCALE = 4;
@@ -124,7 +127,7 @@ export async function upscalerFromCheckpoint(
   if (requested !== 'tfjs') {
     const d = describeCheckpoint(dir, readCheckpointMeta(dir), label, scale);
     try {
-      return await onnxCheckpointUpscaler(dir, d, { threads: engineOptions.threads, requested });
+      return await onnxCheckpointUpscaler(dir, d, { threads: engineOptions.threads, requested, cuda: useCuda(engineOptions.device) });
     } catch (err) {
       // 'auto' falls back on what a user can meet (no runtime, a layer the exporter lacks); a bug still surfaces.
       if (requested === 'onnx' || !(err instanceof SrError)) throw err;
@@ -179,12 +182,19 @@ export interface BuildUpscalerOptions {
   engine?: EngineChoice;
   /** wasm threads; also ONNX Runtime's intra-op threads. */
   threads?: number;
+  device?: Device;
   /** Called after each tile when an image is upscaled in tiles. */
   onTile?: (done: number, total: number) => void;
 }
 
 /** The model, tiled to bound memory, optionally self-ensembled (the ensemble runs per tile). */
 export async function buildUpscaler(opts: BuildUpscalerOptions): Promise<Upscaler> {
-  const base = await loadUpscaler({ model: opts.model, scale: opts.scale, engine: opts.engine, threads: opts.threads });
+  const base = await loadUpscaler({
+    model: opts.model,
+    scale: opts.scale,
+    engine: opts.engine,
+    threads: opts.threads,
+    device: opts.device,
+  });
   return tiledUpscaler(opts.ensemble ? ensembleUpscaler(base) : base, { tile: opts.tile, pad: opts.tilePad, onTile: opts.onTile });
 }

@@ -21,8 +21,13 @@ import { startTestServer, type TestServer } from '../data/download-server';
 
 interface Rule {
   pattern: RegExp;
-  /** 'ci': checked to be in .ci/run instead of run here. */
-  kind: 'run' | 'ci';
+  /**
+   * 'ci': checked to be in .ci/run instead of run here. 'elsewhere': needs a service this test does
+   * not start (Redis); checked to be exercised, with the same subcommand and flags, by `by`.
+   */
+  kind: 'run' | 'ci' | 'elsewhere';
+  /** For 'elsewhere': the test file that runs the command against a real server. */
+  by?: string;
   /** The reduced form, when the command is not run exactly as written. */
   reduce?: (command: string, server: TestServer) => string;
   why: string;
@@ -42,6 +47,12 @@ const COMMAND_RULES: Rule[] = [
     kind: 'run',
     reduce: (command) => `${command} --iterations 2`,
     why: '2 iterations instead of minutes; still validates and writes best/',
+  },
+  {
+    pattern: /^npx sr (upscale .*--queue|worker|queue)\b/,
+    kind: 'elsewhere',
+    by: 'test/queue/queue.test.ts',
+    why: 'needs Redis: the queue test starts a real redis-server and runs these with workers',
   },
   { pattern: /^npx sr (demo|info|upscale|eval)\b/, kind: 'run', why: 'as written' },
 ];
@@ -69,7 +80,7 @@ function ruleFor(part: string): Rule {
   return rule;
 }
 
-/** The shell line that runs a README command's parts here, or null when CI covers all of them. */
+/** The shell line that runs a README command's parts here, or null when CI or another test covers all of them. */
 function runnableLine(command: ReadmeCommand, server: TestServer): string | null {
   const parts = command.parts
     .map((part) => ({ part, rule: ruleFor(part) }))
@@ -150,6 +161,18 @@ describe('README.md', () => {
     const ciParts = COMMANDS.flatMap((c) => c.parts).filter((part) => ruleFor(part).kind === 'ci');
     expect(ciParts.length).toBeGreaterThan(0);
     for (const part of ciParts) expect(ci.some((line) => line === part || line.startsWith(`${part} `))).toBe(true);
+  });
+
+  test('the commands that need a server are run, with their subcommand and flags, by the test named', () => {
+    const parts = COMMANDS.flatMap((c) => c.parts).filter((part) => ruleFor(part).kind === 'elsewhere');
+    expect(parts.length).toBeGreaterThan(0);
+    for (const part of parts) {
+      const source = fs.readFileSync(path.join(PROJECT_ROOT, ruleFor(part).by!), 'utf8');
+      // The words after `npx sr`: the subcommand and every --flag must appear as arguments there.
+      const words = part.replace(/^npx sr\s+/, '').split(/\s+/);
+      const expected = [words[0], ...words.filter((w) => w.startsWith('--'))];
+      for (const word of expected) expect(source).toContain(`'${word}'`);
+    }
   });
 });
 

@@ -17,7 +17,17 @@ import {
 import { evaluate, type EvalResult } from '../../infer/evaluate';
 import { writeFileAtomic } from '../../core/atomic';
 import { formatTable, notice, outputMode, progressBar, style } from '../../core/terminal';
-import { backendOptions, engineOption, parseScale, parseTile, parseTileSize, parseZoom, reportEngine, startBackend } from '../options';
+import {
+  backendOptions,
+  deviceOption,
+  engineOption,
+  parseScale,
+  parseTile,
+  parseTileSize,
+  parseZoom,
+  reportEngine,
+  startBackend,
+} from '../options';
 import { checkOutputFile } from '../../core/fsutil';
 import type { EngineChoice } from '../../infer/upscaler';
 import { buildUpscaler } from '../../infer';
@@ -25,6 +35,9 @@ import { DEFAULT_ZOOM } from '../../report/crop';
 import { EvalReportCollector } from '../../report/entry';
 import { writeReport } from '../../report/html';
 import { DEFAULT_TILE_PAD, type TileSize } from '../../infer/tile';
+import { identifyModel, parseQueueUrl, scoreOverQueue } from '../../queue';
+import type { ResolvedDataset } from '../../data/datasets';
+import type { OutputMode } from '../../core/terminal';
 
 interface EvalCliOptions {
   dataset: string;
@@ -41,6 +54,8 @@ interface EvalCliOptions {
   report?: string;
   reportZoom: number;
   engine: EngineChoice;
+  queue?: string;
+  wait?: boolean;
 }
 
 /** NIQE joins the PSNR and SSIM columns when it was computed. */
@@ -63,6 +78,51 @@ export function resultTable(result: EvalResult): string {
   const title = `${result.dataset} x${result.scale}, ${result.model}, ${result.channel === 'y' ? 'Y channel' : 'RGB'}`;
   const head = ['image', METRICS.psnr.label, METRICS.ssim.label, ...(niqe ? [METRICS.niqe.label] : [])];
   return `${style.head(title)}\n${formatTable(head, rows, ['l', ...head.slice(1).map(() => 'r' as const)])}`;
+}
+
+function reportCollector(opts: EvalCliOptions, model: string, scale: number): EvalReportCollector | undefined {
+  return opts.report
+    ? new EvalReportCollector({ model, scale, channel: opts.metricChannel, zoom: opts.reportZoom, metrics: opts.metrics })
+    : undefined;
+}
+
+/** The CSV, the HTML report and stdout of a finished eval, local or queued alike. */
+async function writeResults(result: EvalResult, engine: string, opts: EvalCliOptions, mode: OutputMode, collector?: EvalReportCollector) {
+  if (opts.csv) await writeFileAtomic(opts.csv, resultCsv(result));
+  if (opts.report && collector) {
+    await writeReport(opts.report, collector.report(result.dataset));
+    notice(mode, `${style.ok('wrote')} ${opts.report}`);
+  }
+  process.stdout.write(opts.json ? JSON.stringify({ ...result, engine }) + '\n' : resultTable(result) + '\n');
+}
+
+/** `--queue URL --wait`: workers score the images; the outputs are those of a local run. */
+async function evalOverQueue(dataset: ResolvedDataset, opts: EvalCliOptions, mode: OutputMode, cmd: Command): Promise<void> {
+  const model = identifyModel(opts.model, opts.scale);
+  // Only the report's crops are computed here; the scoring runs on the workers.
+  if (opts.report) await startBackend(cmd);
+  if (opts.saveImages) fs.mkdirSync(opts.saveImages, { recursive: true });
+  const collector = reportCollector(opts, model.name, model.scale);
+  const bar = progressBar(mode, 'eval', '{image}');
+  bar.start(dataset.images.length, { image: '' });
+  let scored;
+  try {
+    scored = await scoreOverQueue({
+      ...opts,
+      url: opts.queue!,
+      datasetName: dataset.name,
+      images: dataset.images,
+      model,
+      channel: opts.metricChannel,
+      saveDir: opts.saveImages,
+      mode,
+      onImage: (r) => bar.increment({ image: r.name }),
+      collector,
+    });
+  } finally {
+    bar.stop();
+  }
+  await writeResults(scored.result, scored.engine, opts, mode, collector);
 }
 
 export function register(program: Command): void {
@@ -90,19 +150,26 @@ export function register(program: Command): void {
     .option('--save-images <dir>', 'write the super-resolved images as PNG')
     .option('--report <file.html>', 'also write a self-contained HTML page: the scores, and crops of bicubic, the model and HR')
     .option('--report-zoom <n>', 'enlargement of the report crops (nearest neighbour)', parseZoom('--report-zoom'), DEFAULT_ZOOM)
+    .option('--queue <url>', 'score on `sr worker`s through Redis (redis://host:port[/db]); needs --wait', parseQueueUrl)
+    .option('--wait', 'with --queue: wait for the scores and print them as a local run does')
     .action(async (opts: EvalCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       if (opts.report) checkOutputFile(opts.report, '--report');
       if (opts.csv) checkOutputFile(opts.csv, '--csv');
+      if (opts.queue && !opts.wait) throw new UsageError('--queue needs --wait: this command gathers the scores');
+      if (opts.wait && !opts.queue) throw new UsageError('--wait goes with --queue');
+      if (opts.queue && opts.report && !opts.saveImages)
+        throw new UsageError(
+          '--report with --queue needs --save-images DIR on storage the workers share (the crops are cut from those images)',
+        );
       const dataset = await resolveDataset(opts.dataset);
       if (dataset.images.length === 0) throw new UsageError(`${dataset.hrDir}: no images found`);
+      if (opts.queue) return evalOverQueue(dataset, opts, mode, cmd);
       const info = await startBackend(cmd);
-      const upscaler = await buildUpscaler({ ...opts, threads: backendOptions(cmd).threads });
+      const upscaler = await buildUpscaler({ ...opts, threads: backendOptions(cmd).threads, device: deviceOption(cmd) });
       notice(mode, style.dim(`backend: ${backendSummary(info)}; engine: ${upscaler.engine?.description ?? 'tfjs'}`));
       reportEngine(mode, upscaler.engine, true);
-      const collector = opts.report
-        ? new EvalReportCollector({ model: upscaler.name, scale: upscaler.scale, channel: opts.metricChannel, zoom: opts.reportZoom })
-        : undefined;
+      const collector = reportCollector(opts, upscaler.name, upscaler.scale);
       if (opts.saveImages) fs.mkdirSync(opts.saveImages, { recursive: true });
       const bar = progressBar(mode, 'eval', '{image}');
       bar.start(dataset.images.length, { image: '' });
@@ -122,13 +189,6 @@ export function register(program: Command): void {
         bar.stop();
         upscaler.dispose();
       }
-      if (opts.csv) await writeFileAtomic(opts.csv, resultCsv(result));
-      if (opts.report && collector) {
-        await writeReport(opts.report, collector.report(result.dataset));
-        notice(mode, `${style.ok('wrote')} ${opts.report}`);
-      }
-      process.stdout.write(
-        opts.json ? JSON.stringify({ ...result, engine: upscaler.engine?.active ?? 'tfjs' }) + '\n' : resultTable(result) + '\n',
-      );
+      await writeResults(result, upscaler.engine?.active ?? 'tfjs', opts, mode, collector);
     });
 }

@@ -13,6 +13,8 @@ const COMMANDS: Register[] = [
   (p) => require('./compare').register(p),
   (p) => require('./demo').register(p),
   (p) => require('./export').register(p),
+  (p) => require('./worker').register(p),
+  (p) => require('./queue').register(p),
 ];
 
 export function registerCommands(program: Command): void {

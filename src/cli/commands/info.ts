@@ -93,7 +93,7 @@ export function register(program: Command): void {
       lines.push(engineLine(onnx));
       lines.push(
         onnx.available
-          ? `${style.bold('training')} ${style.ok('onnx')} (sr train --engine auto: the whole step in ONNX Runtime; tfjs for layers without a rule and for SRGAN's adversarial phase)`
+          ? `${style.bold('training')} ${style.ok('onnx')} (sr train --engine auto: the whole step in ONNX Runtime; tfjs for networks with a layer it has no rule for)`
           : `${style.bold('training')} ${style.ok('tfjs')} (sr train --engine auto); onnx unavailable: ${onnx.reason}`,
       );
       for (const line of advice) lines.push(`${style.dim('enable')}   ${line}`);

@@ -5,13 +5,24 @@ import { Option, type Command } from 'commander';
 import { listImages } from '../../data/datasets';
 import { isDirectory } from '../../core/fsutil';
 import { SrError, UsageError } from '../../core/errors';
-import { formatFromPath, isImageFile, readImage, writeImage, WRITABLE_FORMATS, type Image, type WritableFormat } from '../../image/io';
-import { ALPHA_MODES, buildUpscaler, upscaleImage, type AlphaMode, type Upscaler } from '../../infer';
+import { formatFromPath, isImageFile, readImage, WRITABLE_FORMATS, type WritableFormat } from '../../image/io';
+import { ALPHA_MODES, buildUpscaler, type AlphaMode, type Upscaler } from '../../infer';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../../core/terminal';
-import { backendOptions, engineOption, numberParser, parseScale, parseTile, parseTileSize, reportEngine, startBackend } from '../options';
+import {
+  backendOptions,
+  deviceOption,
+  engineOption,
+  numberParser,
+  parseScale,
+  parseTile,
+  parseTileSize,
+  reportEngine,
+  startBackend,
+} from '../options';
 import { checkOutputFile } from '../../core/fsutil';
 import type { EngineChoice } from '../../infer/upscaler';
 import { DEFAULT_TILE_PAD, type TileSize } from '../../infer/tile';
+import { displayUrl, identifyModel, parseQueueUrl, upscaleFile, upscaleOverQueue, type FolderResult, type PlannedFile } from '../../queue';
 
 const FORMAT_EXTENSIONS: Record<WritableFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
@@ -31,6 +42,8 @@ interface UpscaleCliOptions {
   format?: WritableFormat;
   alpha: AlphaMode;
   engine: EngineChoice;
+  queue?: string;
+  wait?: boolean;
 }
 
 export function defaultOutputPath(input: string, scale: number): string {
@@ -49,83 +62,85 @@ export function patternToRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, 'i');
 }
 
-interface Written {
-  input: string;
-  output: string;
-  width: number;
-  height: number;
-  channels: number;
-  bitDepth: number;
-  seconds: number;
-}
-
-interface FileOptions {
-  quality?: number;
-  outscale?: number;
-  format?: WritableFormat;
-  alpha?: AlphaMode;
-}
-
-async function upscaleFile(input: string, output: string, upscaler: Upscaler, options: FileOptions, decoded?: Image): Promise<Written> {
-  const started = Date.now();
-  const image = decoded ?? (await readImage(input));
-  const result = await upscaleImage(image, upscaler, { outscale: options.outscale, alpha: options.alpha });
-  await writeImage(output, result, { format: options.format ?? formatFromPath(output), quality: options.quality });
-  const { width, height, channels, bitDepth } = result;
-  return { input, output, width, height, channels, bitDepth, seconds: (Date.now() - started) / 1000 };
-}
-
-/** `sr upscale DIR -o OUTDIR`: every matching image, past failures, with a summary at the end. */
-async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Upscaler, mode: OutputMode): Promise<void> {
+/** The output folder of a folder run and each input's output in it, as local and queued runs name them (nothing made yet). */
+function planFolder(dir: string, opts: UpscaleCliOptions, scale: number): { outDir: string; files: PlannedFile[] } {
   // A folder where a file was expected (e.g. `sr upscale shots.png -o big.png` with shots.png a
   // directory) is named as such rather than quietly turned into a folder of outputs.
   if (opts.output && isImageFile(opts.output)) {
     throw new SrError(`${dir}: is a directory, but -o ${opts.output} names an image file (for a folder, -o names the output folder)`);
   }
-  const outDir = opts.output ?? `${dir.replace(/[\\/]+$/, '')}_x${upscaler.scale}`;
+  const outDir = opts.output ?? `${dir.replace(/[\\/]+$/, '')}_x${scale}`;
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory())
     throw new UsageError(`${outDir} is a file; with a folder as input, -o names a folder`);
   const match = opts.pattern ? patternToRegExp(opts.pattern) : undefined;
-  const files = listImages(dir).filter((f) => !match || match.test(path.basename(f)));
+  const inputs = listImages(dir).filter((f) => !match || match.test(path.basename(f)));
   // Checked before the output folder is made, so a mistyped pattern leaves nothing behind.
-  if (files.length === 0) throw new UsageError(`${dir}: no images${opts.pattern ? ` matching '${opts.pattern}'` : ''}`);
-  fs.mkdirSync(outDir, { recursive: true });
+  if (inputs.length === 0) throw new UsageError(`${dir}: no images${opts.pattern ? ` matching '${opts.pattern}'` : ''}`);
   const suffix = opts.suffix ?? '';
-  const written: Written[] = [];
-  const skipped: string[] = [];
-  const failed: { input: string; error: string }[] = [];
-  const bar = progressBar(mode, 'upscale', '{file}');
-  bar.start(files.length, { file: '' });
-  for (const input of files) {
+  const files = inputs.map((input) => {
     const ext = path.extname(input);
     const outExt = opts.format ? FORMAT_EXTENSIONS[opts.format] : isWritable(ext) ? ext : '.png';
-    const output = path.join(outDir, `${path.basename(input, ext)}${suffix}${outExt}`);
+    return { input, output: path.join(outDir, `${path.basename(input, ext)}${suffix}${outExt}`) };
+  });
+  return { outDir, files };
+}
+
+/** `sr upscale DIR -o OUTDIR`: every matching image, past failures, with a summary at the end. */
+async function upscaleFolder(dir: string, opts: UpscaleCliOptions, upscaler: Upscaler, mode: OutputMode): Promise<void> {
+  const { outDir, files } = planFolder(dir, opts, upscaler.scale);
+  fs.mkdirSync(outDir, { recursive: true });
+  const result: FolderResult = { written: [], skipped: [], failed: [], engine: upscaler.engine?.active };
+  const bar = progressBar(mode, 'upscale', '{file}');
+  bar.start(files.length, { file: '' });
+  for (const { input, output } of files) {
     bar.increment({ file: path.basename(input) });
     if (opts.skipExisting && fs.existsSync(output)) {
-      skipped.push(input);
+      result.skipped.push(input);
       continue;
     }
     try {
-      written.push(await upscaleFile(input, output, upscaler, opts));
+      result.written.push(await upscaleFile(input, output, upscaler, opts));
     } catch (err) {
       if (!(err instanceof SrError)) throw err;
-      failed.push({ input, error: err.message });
+      result.failed.push({ input, error: err.message });
     }
   }
   bar.stop();
+  reportFolder(result, { model: upscaler.name, scale: upscaler.scale, outDir, total: files.length }, opts, mode);
+}
+
+/** The summary of a folder run (JSON or lines), and its exit status when images failed. */
+function reportFolder(
+  result: FolderResult,
+  run: { model: string; scale: number; outDir: string; total: number },
+  opts: UpscaleCliOptions,
+  mode: OutputMode,
+): void {
+  const { written, skipped, failed } = result;
   if (opts.json)
     process.stdout.write(
-      JSON.stringify({ model: upscaler.name, scale: upscaler.scale, engine: upscaler.engine?.active, outDir, written, skipped, failed }) +
-        '\n',
+      JSON.stringify({ model: run.model, scale: run.scale, engine: result.engine, outDir: run.outDir, written, skipped, failed }) + '\n',
     );
   else {
     notice(
       mode,
-      `${style.ok('wrote')} ${written.length} image(s) to ${outDir}` + (skipped.length ? `, skipped ${skipped.length} existing` : ''),
+      `${style.ok('wrote')} ${written.length} image(s) to ${run.outDir}` + (skipped.length ? `, skipped ${skipped.length} existing` : ''),
     );
     for (const f of failed) notice(mode, style.err(`failed: ${f.error}`));
   }
-  if (failed.length) throw new SrError(`${failed.length} of ${files.length} image(s) failed`);
+  if (failed.length) throw new SrError(`${failed.length} of ${run.total} image(s) failed`);
+}
+
+/** `--queue URL`: the folder's images become jobs for `sr worker`s; with --wait, the same summary. */
+async function upscaleFolderOverQueue(dir: string, opts: UpscaleCliOptions, mode: OutputMode): Promise<void> {
+  const model = identifyModel(opts.model, opts.scale);
+  const { outDir, files } = planFolder(dir, opts, model.scale);
+  const queued = await upscaleOverQueue(files, model, opts, { url: opts.queue!, wait: Boolean(opts.wait), mode });
+  if (queued.result) return reportFolder(queued.result, { model: model.name, scale: model.scale, outDir, total: files.length }, opts, mode);
+  if (opts.json)
+    process.stdout.write(
+      JSON.stringify({ queue: displayUrl(opts.queue!), outDir, jobs: queued.jobs, skipped: queued.skipped, ...queued.counts }) + '\n',
+    );
 }
 
 const parseOutscale = numberParser('--outscale', { above: 0, max: 16, says: 'a number above 0 and at most 16' });
@@ -198,9 +213,16 @@ export function register(program: Command): void {
     .option('--suffix <text>', 'folder input: added to each output name before its extension', '')
     .option('--skip-existing', 'folder input: leave images whose output already exists')
     .option('--json', 'print a JSON summary on stdout')
+    .option('--queue <url>', 'folder input: enqueue one job per image on Redis (redis://host:port[/db]) for `sr worker`s', parseQueueUrl)
+    .option('--wait', 'with --queue: wait for the jobs and print the summary of a local run')
     .action(async (input: string, opts: UpscaleCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
       const folder = isDirectory(input);
+      if (opts.wait && !opts.queue) throw new UsageError('--wait goes with --queue');
+      if (opts.queue) {
+        if (!folder) throw new UsageError('--queue takes a folder of images (a single image runs here, without it)');
+        return upscaleFolderOverQueue(input, opts, mode);
+      }
       // -o naming an existing folder takes the default file name inside it (as Real-ESRGAN's -o does).
       const intoFolder = !folder && opts.output !== undefined && isDirectory(opts.output);
       // A bad output path or extension, or a bad image, fails before any model is loaded.
@@ -212,7 +234,12 @@ export function register(program: Command): void {
       await startBackend(cmd);
       // Folders have their own bar over files; a single image gets one over its tiles.
       const tiles = folder ? undefined : tileProgress(mode);
-      const upscaler = await buildUpscaler({ ...opts, threads: backendOptions(cmd).threads, onTile: tiles?.onTile });
+      const upscaler = await buildUpscaler({
+        ...opts,
+        threads: backendOptions(cmd).threads,
+        device: deviceOption(cmd),
+        onTile: tiles?.onTile,
+      });
       reportEngine(mode, upscaler.engine);
       try {
         if (folder) return await upscaleFolder(input, opts, upscaler, mode);

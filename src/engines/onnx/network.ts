@@ -71,7 +71,8 @@ function docString(d: ShownNetwork): string {
 
 /**
  * Whether exports run the narrow tail convolution before the last depth-to-space (see fold.ts);
- * about a fifth faster on ONNX Runtime's CPU provider too (SRResNet x4, 128x128, 2 threads).
+ * it pays on ONNX Runtime's CPU provider too (measurements: docs/performance.md, "Kernel and engine
+ * measurements").
  */
 export const ONNX_PHASE_FOLD = true;
 
@@ -103,13 +104,16 @@ export async function exportCheckpoint(dir: string, d: ShownNetwork, options: Ch
 /**
  * LR pixels up to which an input runs in the session with ONNX Runtime's memory arena. From the
  * first larger input on (tiles of a large picture, whole mid-size pictures) a session without the
- * arena runs everything: 6-8% slower, but it returns its memory after each run, where the arena
- * keeps the largest run's blocks, grown in powers of two, and grows again for every new shape.
+ * arena runs everything: a little slower, but it returns its memory after each run, where the arena
+ * keeps the largest run's blocks, grown in powers of two, and grows again for every new shape
+ * (measurements: docs/performance.md, "Kernel and engine measurements").
  */
 export const ARENA_MAX_INPUT_PIXELS = 128 * 128;
 
 export interface OnnxNetworkOptions {
   threads?: number;
+  /** Try the CUDA provider when installed (default true; --device cpu turns it off). */
+  cuda?: boolean;
   /** See ARENA_MAX_INPUT_PIXELS (a test hook). */
   arenaMaxInputPixels?: number;
   /** 'auto' or 'onnx': only for the EngineInfo. */
@@ -120,7 +124,7 @@ export interface OnnxNetworkOptions {
 export async function onnxCheckpointNetwork(dir: string, d: ShownNetwork, options: OnnxNetworkOptions = {}): Promise<EngineNetwork> {
   onnxRuntime(); // fails early, with the reason, when the runtime does not load
   const cached: CachedExport = await cachedExport(dir, (key) => exportCheckpoint(dir, d, { metadata: { [CACHE_KEY_PROP]: key } }));
-  const session = await createSession(cached.bytes, { threads: options.threads });
+  const session = await createSession(cached.bytes, { threads: options.threads, cuda: options.cuda });
   const runSmall = sessionNetwork(session.session);
   // The session without the arena is made on the first large input; the arena is a CPU matter only.
   let lean: { session: OnnxSession; run: AsyncNetwork } | undefined;
