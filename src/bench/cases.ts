@@ -33,11 +33,15 @@ import { Rng } from '../core/rng';
 import { countConvFlops, type FlopCount } from './flops';
 import { round, summarise, timeRuns, type Samples, type TimedSamples } from './stats';
 import { packagePath, packageRoot } from '../core/paths';
+import { onnxSkipReason, stepExtra, timeOnnxGanStep, timeOnnxTrainStep } from './onnx-training';
 
 export const BENCH_NAMES = [
   'srcnn_train_step_ms',
   'srresnet_train_step_ms',
   'srgan_gan_step_s',
+  'srcnn_train_step_ms_onnx',
+  'srresnet_train_step_ms_onnx',
+  'srgan_gan_step_s_onnx',
   'srresnet_x4_infer_128_ms',
   'srresnet_x4_infer_128_ms_onnx',
   'eval_set14_bicubic_s',
@@ -80,6 +84,8 @@ export interface CaseContext {
   set14Dir?: string;
   /** Threads asked for (--threads); ONNX Runtime uses them (default: every core). */
   threads?: number;
+  /** Run the onnx training cases on ONNX Runtime's CUDA provider when it is installed. */
+  cuda?: boolean;
   log: (message: string) => void;
 }
 
@@ -303,6 +309,44 @@ const srresnetTrainStep: BenchCase = {
   },
 };
 
+/** The pixel training cases on the onnx engine: the same network, batches and Adam as their tfjs twins. */
+function onnxTrainStep(name: 'srcnn_train_step_ms_onnx' | 'srresnet_train_step_ms_onnx'): BenchCase {
+  const srcnn = name === 'srcnn_train_step_ms_onnx';
+  return {
+    name,
+    title: srcnn
+      ? 'SRCNN 9-5-5 train step (16x33x33x1, Adam, MSE), onnx engine'
+      : 'SRResNet x4 train step (16x24x24x3 -> 96x96, Adam, MSE), onnx engine',
+    defaultReps: srcnn ? 20 : 5,
+    // The first step builds the graph and starts the session.
+    warmup: 2,
+    warmupMs: srcnn ? 3000 : 0,
+    async run(ctx) {
+      const setup = { ...(srcnn ? SRCNN_SETUP : SRRESNET_TRAIN_SETUP), engine: 'onnx', threads: ctx.threads ?? null };
+      const skipped = onnxSkipReason();
+      if (skipped) return { value: null, unit: 'ms', skipped, setup };
+      const model = srcnn ? buildSrcnn() : buildSrresnet();
+      const inputShape: [number, number, number, number] = srcnn
+        ? [SRCNN_SETUP.batch, SRCNN_SETUP.patch, SRCNN_SETUP.patch, 1]
+        : [SRRESNET_TRAIN_SETUP.batch, SRRESNET_TRAIN_SETUP.lrPatch, SRRESNET_TRAIN_SETUP.lrPatch, 3];
+      try {
+        const timing = await timeOnnxTrainStep(
+          model,
+          srcnn ? srcnnSampler() : srresnetSampler(),
+          { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps },
+          { threads: ctx.threads, cuda: ctx.cuda },
+        );
+        const flops = countConvFlops(model, inputShape);
+        const result = fromSamples(timing.samples, 'ms', { ...setup, flops: flopSummary(flops, 'trainStep') });
+        result.extra = stepExtra(timing, model, inputShape);
+        return withFlops(result, flops.trainStep / 1e9);
+      } finally {
+        model.dispose();
+      }
+    },
+  };
+}
+
 /** The repository's own SRGAN CPU config (checkpoints/training/configs/): what the shipped SRGAN weights are trained with. */
 export function srganCpuConfigFile(): string {
   return packagePath('checkpoints', 'training', 'configs', 'srgan-x4-cpu.yaml');
@@ -333,7 +377,7 @@ const srganGanStep: BenchCase = {
       vgg: gan.vgg,
     };
     // The config's VGG19 folder (relative to the project root), else what `sr data download vgg19` installed.
-    const configured = gan.vgg ? path.resolve(path.dirname(srganCpuConfigFile()), '..', gan.vgg) : undefined;
+    const configured = gan.vgg ? path.resolve(packageRoot(), gan.vgg) : undefined;
     let content: Awaited<ReturnType<typeof contentLoss>>;
     try {
       const vgg = configured && fs.existsSync(configured) ? configured : vggSource({ ...gan, vgg: undefined });
@@ -370,6 +414,67 @@ const srganGanStep: BenchCase = {
       networks?.generatorOptimizer.dispose();
       networks?.discriminatorOptimizer.dispose();
       for (const model of built) model.dispose();
+      content.features?.dispose();
+    }
+  },
+};
+
+/** The adversarial step of the same config on the onnx engine: one ONNX Runtime run does both updates. */
+const srganGanStepOnnx: BenchCase = {
+  name: 'srgan_gan_step_s_onnx',
+  title: 'SRGAN adversarial step as configs/srgan-x4-cpu.yaml (one D and one G update, VGG54), onnx engine',
+  defaultReps: 3,
+  // The first step builds the graph and starts the session.
+  warmup: 2,
+  warmupMs: 0,
+  async run(ctx) {
+    const config = ganPhaseConfig(srganCpuConfigFile());
+    const gan = config.gan!;
+    const setup = {
+      config: 'checkpoints/training/configs/srgan-x4-cpu.yaml',
+      engine: 'onnx',
+      generator: config.network,
+      discriminator: gan.discriminator,
+      batch: config.data.batch_size,
+      lrPatch: config.data.patch_size,
+      content: gan.content_loss,
+    };
+    const skipped = onnxSkipReason();
+    if (skipped) return { value: null, unit: 's', skipped, setup };
+    const configured = gan.vgg ? path.resolve(packageRoot(), gan.vgg) : undefined;
+    let content: Awaited<ReturnType<typeof contentLoss>>;
+    try {
+      const vgg = configured && fs.existsSync(configured) ? configured : vggSource({ ...gan, vgg: undefined });
+      content = await contentLoss({ ...gan, vgg });
+    } catch (err) {
+      if (!(err instanceof SrError)) throw err;
+      return { value: null, unit: 's', skipped: `VGG19 weights unavailable (config: ${gan.vgg}): ${firstLine(err)}`, setup };
+    }
+    const generator = getArchitecture(config.model).build(config.network, config.scale, SEED);
+    const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...gan.discriminator }, SEED);
+    try {
+      const sampler = randomPatchSampler({
+        inputSide: 2 * config.data.patch_size,
+        scale: config.scale,
+        channels: 3,
+        patch: config.data.patch_size,
+        batch: config.data.batch_size,
+      });
+      const timing = await timeOnnxGanStep(
+        generator,
+        discriminator,
+        content.features,
+        gan.adversarial_weight,
+        sampler,
+        { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps },
+        { threads: ctx.threads, cuda: ctx.cuda },
+      );
+      const result = fromSamples(timing.samples, 's', setup);
+      result.extra = { provider: timing.provider, lastLosses: timing.lastLosses, ...(timing.notes.length ? { notes: timing.notes } : {}) };
+      return result;
+    } finally {
+      generator.dispose();
+      discriminator.dispose();
       content.features?.dispose();
     }
   },
@@ -563,4 +668,7 @@ export const CASES: readonly BenchCase[] = [
   evalSet14Srgan('onnx'),
   srresnetTrainStep,
   srganGanStep,
+  onnxTrainStep('srcnn_train_step_ms_onnx'),
+  onnxTrainStep('srresnet_train_step_ms_onnx'),
+  srganGanStepOnnx,
 ];

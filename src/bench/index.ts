@@ -59,6 +59,8 @@ interface CliOptions {
   save: boolean;
   set14?: string;
   profile?: boolean;
+  peer: boolean;
+  cuda?: boolean;
 }
 
 export async function writeReport(file: string, report: BenchReport): Promise<void> {
@@ -89,6 +91,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--out <file>', 'also write the JSON report here (atomically)')
     .option('--no-save', 'do not write the JSON report to a file')
     .option('--set14 <dir>', 'Set14 HR images (default: ../shared/datasets/Set14 beside the project)')
+    .option('--cuda', "run the onnx training cases on ONNX Runtime's CUDA provider (scripts/gpu-check.sh)")
+    .option('--no-peer', 'do not run the PyTorch peer (../shared/peers/torch_peer.py) after the cases')
     .option('--profile', 'also break the SRCNN step and SRResNet inference down by phase and kernel')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -112,6 +116,8 @@ export async function main(argv: string[]): Promise<void> {
       only: opts.only,
       set14Dir: opts.set14 ? path.resolve(opts.set14) : undefined,
       profile: opts.profile,
+      peer: opts.peer,
+      cuda: opts.cuda,
       log,
     };
     const report = await runBench(options);

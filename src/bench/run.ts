@@ -18,6 +18,7 @@ import {
 import { profileInference, profileTrainStep, type Profile } from './profile';
 import { otherCpuMonitor, round } from './stats';
 import { passes, REFERENCE_SOURCE, TARGETS, type Target } from './targets';
+import { runPeer, type PeerReport } from './peer';
 
 export const REPORT_FORMAT = 'sr-bench/1';
 
@@ -33,6 +34,10 @@ export interface BenchOptions {
   profile?: boolean;
   /** Progress messages (stderr in the CLI). */
   log?: (message: string) => void;
+  /** Run the PyTorch peer after the cases when it is installed (default true). */
+  peer?: boolean;
+  /** Run the onnx training cases on ONNX Runtime's CUDA provider (when installed). */
+  cuda?: boolean;
 }
 
 export interface BenchReport {
@@ -57,6 +62,8 @@ export interface BenchReport {
   targets: Record<string, Target>;
   pass: Record<string, boolean | null>;
   profile?: Profile[];
+  /** The PyTorch peer's figures from the same run, and our ratios to them (peer.ts). */
+  peer?: PeerReport;
   totalSeconds: number;
 }
 
@@ -79,7 +86,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     const tensorsBefore = tf.memory().numTensors;
     const t0 = performance.now();
     const others = otherCpuMonitor();
-    const result = await c.run({ reps: options.reps, set14Dir: options.set14Dir, threads: options.threads, log });
+    const result = await c.run({ reps: options.reps, set14Dir: options.set14Dir, threads: options.threads, cuda: options.cuda, log });
     if (result.value !== null) result.otherCpuCores = others.stop();
     const leaked = tf.memory().numTensors - tensorsBefore;
     if (leaked !== 0) log(`warning: ${c.name} left ${leaked} tensors behind`);
@@ -116,6 +123,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     }
   }
 
+  let peer: PeerReport | undefined;
+  if (options.peer !== false) {
+    log('running the PyTorch peer (../shared/peers/torch_peer.py) on the same steps');
+    peer = runPeer(selected, metrics, options.threads);
+    if (peer?.skipped) log(`  peer: ${peer.skipped}`);
+    for (const [name, ratio] of Object.entries(peer?.ratios ?? {})) log(`  ${name}: ${ratio}x PyTorch`);
+  }
+
   const targets = Object.fromEntries(Object.entries(TARGETS)) as Record<string, Target>;
   return {
     format: REPORT_FORMAT,
@@ -143,6 +158,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     targets,
     pass: passes(metrics),
     ...(profile ? { profile } : {}),
+    ...(peer ? { peer } : {}),
     totalSeconds: round((performance.now() - started) / 1000, 1),
   };
 }

@@ -36,6 +36,7 @@ import { appendLog, readLog, truncateLog, writeCurvesPng } from './log';
 import { learningRateAt } from './schedule';
 import { stripCrop, writeStrip, type StripCrop } from './strip';
 import { restoreOptimizer, type StepLosses, type TaskFactory, type TrainingTask } from './task';
+import type { DeviceChoice, TrainingEngineChoice } from './engine';
 
 export type TrainEvent =
   | { type: 'loading'; done: number; total: number }
@@ -46,7 +47,9 @@ export type TrainEvent =
   | { type: 'validation'; iteration: number; psnr: number; ssim: number; best: boolean }
   | { type: 'checkpoint'; iteration: number; which: 'last' | 'best'; dir: string }
   | { type: 'strip'; iteration: number; file: string }
-  | { type: 'nan'; iteration: number; action: 'skip' | 'stop' };
+  | { type: 'nan'; iteration: number; action: 'skip' | 'stop' }
+  /** The engine running the steps, and why 'auto' did not pick onnx when it did not. */
+  | { type: 'engine'; engine: string; note?: string };
 
 export interface TrainRunOptions {
   config: TrainingConfig;
@@ -57,6 +60,10 @@ export interface TrainRunOptions {
   onEvent?: (event: TrainEvent) => void;
   /** Polled between steps (SIGINT/SIGTERM): save `last` and return. */
   shouldStop?: () => boolean;
+  /** The training engine (engine.ts; default auto), ONNX Runtime's device and threads. */
+  engine?: TrainingEngineChoice;
+  device?: DeviceChoice;
+  threads?: number;
 }
 
 export interface TrainSummary {
@@ -276,6 +283,7 @@ export async function runTraining(options: TrainRunOptions, roles: string[], cre
   const folder = await openRunFolder(options, label);
   const data = await loadRunData(config, network, emit);
   const { task, state } = await startTask(folder, config, label, roles, createTask);
+  emit({ type: 'engine', engine: task.engine?.name ?? 'tfjs', note: task.engine?.note });
   const strip = data.valImages.length > 0 ? await stripCrop(data.valImages[0], config.scale) : undefined;
   try {
     await writeFileAtomic(path.join(folder.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
@@ -337,6 +345,7 @@ function checkpointMeta(ctx: RunContext, validation?: CheckpointMeta['validation
 
 async function saveRunCheckpoint(ctx: RunContext, which: 'last' | 'best', validation?: CheckpointMeta['validation']): Promise<void> {
   const { state, task, folder } = ctx;
+  await task.sync?.();
   state.rng = ctx.rng.state();
   state.seconds = ctx.elapsed();
   const slots: Record<string, NamedWeights[]> = {};
@@ -366,6 +375,7 @@ function curveFields(config: TrainingConfig, losses: string[]) {
 
 async function validate(ctx: RunContext): Promise<{ isBest: boolean; score: NonNullable<CheckpointMeta['validation']> }> {
   const { config, state, folder } = ctx;
+  await ctx.task.sync?.();
   const dataset = config.data.val ?? '';
   const result = await evaluate({ datasetName: dataset, images: ctx.data.valImages, upscaler: ctx.upscaler });
   const { psnr, ssim } = result.mean;
@@ -380,6 +390,7 @@ async function validate(ctx: RunContext): Promise<{ isBest: boolean; score: NonN
 }
 
 async function saveStrip(ctx: RunContext, strip: StripCrop): Promise<void> {
+  await ctx.task.sync?.();
   const file = path.join(ctx.folder.out, 'strips', `iter-${String(ctx.state.iteration).padStart(7, '0')}.png`);
   await writeStrip(file, strip, ctx.upscaler);
   ctx.emit({ type: 'strip', iteration: ctx.state.iteration, file });

@@ -29,6 +29,13 @@ export interface TrainingTask {
   step(batch: Batch): Promise<StepLosses>;
   /** Frees what the task owns beyond its networks (e.g. the VGG19 of the content loss). */
   dispose(): void;
+  /**
+   * Brings `network` and the companions up to date before validation and checkpoints (the onnx
+   * engine keeps weights in ONNX Runtime between steps); absent on tfjs, whose weights are the model's.
+   */
+  sync?(): void | Promise<void>;
+  /** The engine running the step ('onnx (...)'; tfjs when absent), and why auto did not pick onnx. */
+  engine?: { name: string; note?: string };
   /** The `--init` checkpoint a fresh task started from. */
   init?: InitOrigin;
 }

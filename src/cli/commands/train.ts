@@ -6,11 +6,13 @@ import { notice, outputMode, progressBar, style, type OutputMode } from '../../c
 import { backendSummary } from '../../runtime/tfjs';
 import { recipeFor } from '../../train/recipes';
 import type { TrainEvent } from '../../train/run';
+import { TRAINING_ENGINES, type TrainingEngineChoice } from '../../train/engine';
 import type { StepLosses } from '../../train/task';
-import { parseScale, positiveInteger, positiveNumber, startBackend } from '../options';
+import { backendOptions, deviceOption, parseScale, positiveInteger, positiveNumber, startBackend } from '../options';
 
 interface TrainCliOptions extends TrainOverrides {
   json?: boolean;
+  engine?: TrainingEngineChoice;
 }
 
 /** One loss as on the bar; several (SRGAN) as `G 1.2e-2 content 1.1e-2 adversarial 6.9e-1 D 1.38e+0`. */
@@ -66,6 +68,10 @@ function reporter(mode: OutputMode, iterations: number, out: string, resumeReque
               `iter ${event.iteration} validation ${event.psnr.toFixed(3)} dB / ${event.ssim.toFixed(4)}${event.best ? ' (best)' : ''}`,
             );
           break;
+        case 'engine':
+          notice(mode, style.dim(`training engine: ${event.engine}`));
+          if (event.note) notice(mode, style.warn(event.note));
+          break;
         case 'nan':
           notice(mode, style.warn(`iteration ${event.iteration}: loss is not finite (${event.action})`));
           break;
@@ -101,6 +107,11 @@ export function register(program: Command): void {
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--init <checkpoint>', 'start from the weights of this checkpoint (fine-tuning)')
     .option('--on-nan <action>', "'stop' (default) or 'skip' batches whose loss is not finite")
+    .addOption(
+      new Option('--engine <engine>', 'training engine: onnx (the whole step in ONNX Runtime), tfjs, or auto (onnx when it can)')
+        .choices([...TRAINING_ENGINES])
+        .default('auto'),
+    )
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (name: string, opts: TrainCliOptions, cmd: Command) => {
       const mode = outputMode({ json: opts.json, verbose: cmd.optsWithGlobals().verbose });
@@ -125,6 +136,9 @@ export function register(program: Command): void {
           modelLabel: recipeConfig.label(config),
           onEvent: (e: TrainEvent) => report.onEvent(e),
           shouldStop: () => signal !== undefined,
+          engine: opts.engine,
+          device: deviceOption(cmd),
+          threads: backendOptions(cmd).threads,
         };
         const summary = await recipe.train(run);
         report.stop();

@@ -11,6 +11,7 @@ import { findArchitecture, getArchitecture } from '../../models';
 import { runTraining, type TrainRunOptions, type TrainSummary } from '../run';
 import { initialWeights, makeOptimizer, minimizeIfFinite, trainableVariables, type TrainingTask } from '../task';
 import type { TrainingRecipe } from './recipe';
+import { chooseTrainingEngine, onnxPixelTask, type EngineOptions } from '../engine';
 import type { InitOrigin, LoadedCheckpoint } from '../../checkpoint';
 
 export { makeOptimizer, trainableVariables } from '../task';
@@ -45,7 +46,11 @@ export function trainStep(
   );
 }
 
-export async function pixelTask(config: TrainingConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
+export async function pixelTask(
+  config: TrainingConfig,
+  resumed: LoadedCheckpoint | undefined,
+  engineOptions: EngineOptions = {},
+): Promise<TrainingTask> {
   const spec = getArchitecture(config.model);
   let model: tf.LayersModel;
   let init: InitOrigin | undefined;
@@ -55,10 +60,27 @@ export async function pixelTask(config: TrainingConfig, resumed: LoadedCheckpoin
     model = spec.build(config.network, config.scale, config.train.seed);
     if (config.init) init = await initialWeights(config, model);
   }
+  // Callers of the library get tfjs unless they ask; `sr train` asks for auto by default.
+  const decision = chooseTrainingEngine([model], engineOptions.engine ?? 'tfjs');
+  if (decision.engine === 'onnx') {
+    // The step graph crops the target to the output itself ('valid' padding), from the shapes.
+    const onnx = onnxPixelTask(model, config, engineOptions);
+    return {
+      network: model,
+      companions: {},
+      optimizers: onnx.optimizers,
+      step: onnx.step,
+      sync: onnx.sync,
+      dispose: () => void onnx.dispose(),
+      engine: { name: 'onnx' },
+      init,
+    };
+  }
   const optimizer = makeOptimizer(config.train);
   const vars = trainableVariables(model);
   const shrink = spec.shrink(config.network);
   return {
+    engine: { name: 'tfjs', note: decision.note },
     network: model,
     companions: {},
     optimizers: { model: optimizer },
@@ -69,7 +91,7 @@ export async function pixelTask(config: TrainingConfig, resumed: LoadedCheckpoin
 }
 
 export function trainSupervised(options: TrainRunOptions): Promise<TrainSummary> {
-  return runTraining(options, ['model'], (resumed) => pixelTask(options.config, resumed));
+  return runTraining(options, ['model'], (resumed) => pixelTask(options.config, resumed, options));
 }
 
 export const pixelRecipe: TrainingRecipe = {

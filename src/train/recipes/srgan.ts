@@ -30,6 +30,7 @@ import { buildDiscriminator } from '../../models/discriminator';
 import { loadVggFeatures, locateVggWeights } from '../../models/vgg';
 import type { InitOrigin, LoadedCheckpoint } from '../../checkpoint';
 import { runTraining, type TrainRunOptions, type TrainSummary } from '../run';
+import { chooseTrainingEngine, onnxGanTask, type EngineOptions } from '../engine';
 import { initialWeights, makeOptimizer, minimizeIfFinite, trainableVariables, type TrainableOptimizer, type TrainingTask } from '../task';
 import { trainSupervised } from './pixel';
 import type { TrainingRecipe } from './recipe';
@@ -117,7 +118,11 @@ export async function contentLoss(options: GanOptions): Promise<{ loss: ContentL
   return { loss: vggContentLoss(features), features };
 }
 
-async function ganTask(config: TrainingConfig, resumed: LoadedCheckpoint | undefined): Promise<TrainingTask> {
+async function ganTask(
+  config: TrainingConfig,
+  resumed: LoadedCheckpoint | undefined,
+  engineOptions: EngineOptions = {},
+): Promise<TrainingTask> {
   const options = config.gan!;
   // Load VGG first: it is what most often is missing, and nothing has been built yet to clean up.
   const content = await contentLoss(options);
@@ -139,8 +144,30 @@ async function ganTask(config: TrainingConfig, resumed: LoadedCheckpoint | undef
     const hrPatch = config.data.patch_size * config.scale;
     discriminator = buildDiscriminator({ patch_size: hrPatch, ...options.discriminator }, config.train.seed);
   }
+  // Callers of the library get tfjs unless they ask; `sr train` asks for auto by default.
+  const decision = chooseTrainingEngine(
+    [generator, discriminator, ...(content.features ? [content.features] : [])],
+    engineOptions.engine ?? 'tfjs',
+  );
+  if (decision.engine === 'onnx') {
+    const onnx = onnxGanTask(generator, discriminator, content.features, config, engineOptions);
+    return {
+      network: generator,
+      companions: { discriminator },
+      optimizers: onnx.optimizers,
+      step: onnx.step,
+      sync: onnx.sync,
+      dispose: () => {
+        void onnx.dispose();
+        content.features?.dispose();
+      },
+      engine: { name: 'onnx' },
+      init,
+    };
+  }
   const networks = ganNetworks(generator, discriminator, content.loss, config);
   return {
+    engine: { name: 'tfjs', note: decision.note },
     network: generator,
     companions: { discriminator },
     optimizers: { model: networks.generatorOptimizer, discriminator: networks.discriminatorOptimizer },
@@ -162,7 +189,7 @@ export async function trainGan(options: TrainRunOptions): Promise<TrainSummary> 
   if (!config.gan) throw new SrError('trainGan needs a config with a gan section');
   if (!config.init && !fs.existsSync(path.join(options.out, 'last'))) throw new UsageError(MISSING_INIT);
   return runTraining({ ...options, modelLabel: options.modelLabel ?? 'srgan' }, ['model', 'discriminator'], (resumed) =>
-    ganTask(config, resumed),
+    ganTask(config, resumed, options),
   );
 }
 

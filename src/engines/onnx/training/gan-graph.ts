@@ -1,0 +1,153 @@
+/**
+ * SRGAN's adversarial step as one ONNX graph, computing what the tfjs recipe's ganStep computes:
+ *
+ * 1. sr = G(lr) (training mode);
+ * 2. the discriminator's update: d_loss = xent(D(hr), 1) + xent(D(sr), 0), with sr a constant for it;
+ * 3. the generator's update through the discriminator's new weights: loss = content + w * xent(D(sr), 1),
+ *    content = MSE(VGG(pre(sr)) / 12.75, VGG(pre(hr)) / 12.75) with VGG19's frozen weights as
+ *    initializers (or the pixel MSE), pre = RGB -> BGR, * 255, - ImageNet means.
+ *
+ * Each network's update is guarded by its own loss being finite. Batch-norm moving statistics move
+ * once per training-mode call, as tfjs-layers moves them: the generator's twice (tfjs runs it once
+ * for the discriminator's update and again for its own, on the same weights, so the same batch
+ * statistics), the discriminator's three times (hr, sr, then sr with its new weights). G's second
+ * forward pass is the first one reused: same weights, same input, same values.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { SrError } from '../../../core/errors';
+import { GraphBuilder, type Value } from './builder';
+import { pixelLossTerm, sigmoidCrossEntropyTerm } from './losses';
+import { forwardNetwork, type WeightSources } from './network';
+import type { OptimizerSpec } from './optimizers';
+import { finiteGuard, paramUpdate, roleInputs, stateUpdate, toNchw, type RoleGraph, type RoleInputs, type StepGraph } from './step-graph';
+
+/** The content loss's feature scale (the paper's 1/12.75) and VGG's input means (BGR). */
+const FEATURE_SCALE = 1 / 12.75;
+const IMAGENET_BGR_MEANS = [103.939, 116.779, 123.68];
+
+export interface GanStepSpec {
+  generator: tf.LayersModel;
+  discriminator: tf.LayersModel;
+  /** Frozen VGG19 features (to block5_conv4 or block2_conv2), or undefined for the pixel MSE. */
+  features?: tf.LayersModel;
+  adversarialWeight: number;
+  optimizer: OptimizerSpec;
+  inputShape: number[];
+  targetShape: number[];
+}
+
+/** A frozen network's weights as initializers (made once per variable). */
+function frozenSources(b: GraphBuilder, prefix: string): WeightSources {
+  const made = new Map<tf.LayerVariable, Value>();
+  return (layer, index) => {
+    const w = layer.weights[index];
+    let value = made.get(w);
+    if (!value) {
+      value = b.constant(`${prefix}${w.name}`, w.read().dataSync() as Float32Array, w.shape as number[]);
+      made.set(w, value);
+    }
+    return { value, trained: false };
+  };
+}
+
+/** The discriminator with its updated weights, read but not trained (the generator's term). */
+function updatedSources(inputs: RoleInputs, newParams: Value[]): WeightSources {
+  return (layer, index) => {
+    const i = inputs.paramOwners.indexOf(layer.weights[index]);
+    return i >= 0 ? { value: newParams[i], trained: false } : { ...inputs.sources(layer, index), trained: false };
+  };
+}
+
+/** VGG's preprocessing of an RGB [0, 1] NCHW image: BGR, 0..255, minus the ImageNet means. */
+function vggPreprocess(b: GraphBuilder, x: Value, base: string): Value {
+  const big = -(2 ** 31);
+  const bgr = b.op('Slice', [x, b.int64s([-1]), b.int64s([big]), b.int64s([1]), b.int64s([-1])], x.shape, `${base}/bgr`);
+  const scaled = b.mul(bgr, b.scalar(255), `${base}/255`);
+  return b.sub(scaled, b.constant(`${base}/means`, IMAGENET_BGR_MEANS, [1, 3, 1, 1]), `${base}/centred`);
+}
+
+function sumGrads(b: GraphBuilder, a: Map<string, Value>, c: Map<string, Value>): Map<string, Value> {
+  const out = new Map(a);
+  for (const [k, v] of c) out.set(k, out.has(k) ? b.add(out.get(k)!, v, `${k}/grad_total`) : v);
+  return out;
+}
+
+export function buildGanStep(spec: GanStepSpec): StepGraph {
+  const b = new GraphBuilder();
+  const lr = toNchw(b, b.input('input', spec.inputShape), 'input_nchw');
+  const hr = toNchw(b, b.input('target', spec.targetShape), 'target_nchw');
+  const g = roleInputs(b, 'model', spec.generator, spec.optimizer);
+  const d = roleInputs(b, 'discriminator', spec.discriminator, spec.optimizer);
+
+  const gPass = forwardNetwork(b, spec.generator, lr, g.sources, 'g/');
+  const sr = gPass.output;
+  if (sr.shape.join() !== hr.shape.join()) throw new SrError(`the generator's output [${sr.shape}] does not fit the target [${hr.shape}]`);
+
+  // The discriminator's update, on its current weights; sr is a constant for it.
+  const real = forwardNetwork(b, spec.discriminator, hr, d.sources, 'd_real/');
+  const fake = forwardNetwork(b, spec.discriminator, sr, d.sources, 'd_fake/');
+  const realTerm = sigmoidCrossEntropyTerm(b, real.output, 1, 'd_loss_real');
+  const fakeTerm = sigmoidCrossEntropyTerm(b, fake.output, 0, 'd_loss_fake');
+  const dLoss = b.add(realTerm.loss, fakeTerm.loss, 'd_loss_sum');
+  b.output('d_loss', dLoss);
+  const dGrads = sumGrads(b, real.backward(realTerm.grad).weights, fake.backward(fakeTerm.grad).weights);
+  const dGuard = finiteGuard(b, dLoss, 'discriminator');
+  const dUpdate = paramUpdate(b, 'discriminator', d, spec.optimizer, dGrads, dGuard);
+
+  // The generator's adversarial term through the discriminator's new weights.
+  const judged = forwardNetwork(b, spec.discriminator, sr, updatedSources(d, dUpdate.newParams), 'd_sr/', true);
+  const advTerm = sigmoidCrossEntropyTerm(b, judged.output, 1, 'adversarial');
+  b.output('adversarial', advTerm.loss);
+  const dSrAdversarial = judged.backward(advTerm.grad).input;
+
+  // The content term.
+  let content: Value;
+  let dSrContent: Value | undefined;
+  if (spec.features) {
+    const vgg = frozenSources(b, 'vgg/');
+    const fSr = forwardNetwork(b, spec.features, vggPreprocess(b, sr, 'vgg_sr_pre'), vgg, 'vgg_sr/', true);
+    const fHr = forwardNetwork(b, spec.features, vggPreprocess(b, hr, 'vgg_hr_pre'), vgg, 'vgg_hr/');
+    const scale = b.scalar(FEATURE_SCALE);
+    const term = pixelLossTerm(b, 'mse', b.mul(fSr.output, scale, 'vgg_sr_scaled'), b.mul(fHr.output, scale, 'vgg_hr_scaled'), 'content');
+    content = term.loss;
+    const dPre = fSr.backward(b.mul(term.grad, scale, 'content_grad_features')).input;
+    if (dPre) {
+      const big = -(2 ** 31);
+      const d255 = b.mul(dPre, b.scalar(255), 'content_grad_255');
+      dSrContent = b.op('Slice', [d255, b.int64s([-1]), b.int64s([big]), b.int64s([1]), b.int64s([-1])], d255.shape, 'content_grad_rgb');
+    }
+  } else {
+    const term = pixelLossTerm(b, 'mse', sr, hr, 'content');
+    content = term.loss;
+    dSrContent = term.grad;
+  }
+  if (!dSrContent || !dSrAdversarial) throw new SrError('the generator gets no gradient from the GAN losses');
+  b.output('content', content);
+  const w = b.scalar(spec.adversarialWeight);
+  const gLoss = b.add(content, b.mul(advTerm.loss, w, 'adversarial_weighted'), 'generator_loss');
+  b.output('loss', gLoss);
+  const dSr = b.add(dSrContent, b.mul(dSrAdversarial, w, 'adversarial_grad_weighted'), 'sr_grad');
+  const gGrads = gPass.backward(dSr).weights;
+  const gGuard = finiteGuard(b, gLoss, 'model');
+  const gUpdate = paramUpdate(b, 'model', g, spec.optimizer, gGrads, gGuard);
+
+  const roles: RoleGraph[] = [
+    {
+      role: 'model',
+      params: gUpdate.params,
+      slots: gUpdate.slots,
+      states: stateUpdate(b, g, [gPass, gPass], gGuard),
+      scalars: g.io.names,
+      loss: 'loss',
+    },
+    {
+      role: 'discriminator',
+      params: dUpdate.params,
+      slots: dUpdate.slots,
+      states: stateUpdate(b, d, [real, fake, judged], dGuard),
+      scalars: d.io.names,
+      loss: 'd_loss',
+    },
+  ];
+  return { bytes: b.encode('srgan-adversarial-step'), roles, losses: ['loss', 'content', 'adversarial', 'd_loss'] };
+}

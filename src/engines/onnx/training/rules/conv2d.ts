@@ -1,0 +1,228 @@
+/**
+ * Conv2D: y = act(conv(x, W) + b), with TensorFlow's 'same' (extra pixel after) or 'valid' padding
+ * and any stride; W stays HWIO and is transposed to ONNX's OIHW inside the graph.
+ *
+ * Backward, with dz the gradient before the activation:
+ * - db = sum of dz over batch and space;
+ * - dW[o, i, p, q] = sum over n, y, x of dz[n, o, y, x] * xpad[n, i, s*y + p, s*x + q], written in
+ *   one of three shapes, whichever ONNX Runtime's CPU provider runs fastest for the layer (see
+ *   filterGradient; docs/training-engine.md has the measurements);
+ * - dx at stride 1 is a Conv of dz with the kernel flipped in space and its in/out axes swapped,
+ *   padded by k - 1 - pad on each side (ONNX Runtime runs a Conv faster than the ConvTranspose
+ *   that is its textbook form); at larger strides it is that ConvTranspose.
+ */
+import { SrError } from '../../../../core/errors';
+import { attr, type GraphBuilder, type Value } from '../builder';
+import { activate, activationGrad, activationKind, type ActivationKind } from './activation';
+import { layerConfig, pair, type LayerRule } from './rule';
+
+interface Conv2DConfig {
+  strides: number | number[];
+  padding: 'same' | 'valid' | 'causal';
+  dilationRate: number | number[];
+  activation: string;
+  useBias: boolean;
+  dataFormat: string;
+}
+
+interface ConvGeometry {
+  kernel: [number, number];
+  strides: [number, number];
+  /** ONNX pads: [top, left, bottom, right]. */
+  pads: [number, number, number, number];
+  outSize: [number, number];
+}
+
+/** TensorFlow's padding as explicit pads for a static input size. */
+export function convGeometry(size: [number, number], kernel: [number, number], strides: [number, number], padding: string): ConvGeometry {
+  const pads: [number, number, number, number] = [0, 0, 0, 0];
+  const outSize: [number, number] = [0, 0];
+  for (const a of [0, 1]) {
+    if (padding === 'same') {
+      outSize[a] = Math.ceil(size[a] / strides[a]);
+      const total = Math.max((outSize[a] - 1) * strides[a] + kernel[a] - size[a], 0);
+      pads[a] = Math.floor(total / 2);
+      pads[a + 2] = total - pads[a];
+    } else {
+      outSize[a] = Math.floor((size[a] - kernel[a]) / strides[a]) + 1;
+    }
+  }
+  return { kernel, strides, pads, outSize };
+}
+
+interface Saved {
+  geometry: ConvGeometry;
+  activation: ActivationKind;
+  oihw: Value;
+  z: Value;
+}
+
+function readConfig(layer: { name: string; getConfig(): unknown }): {
+  strides: [number, number];
+  padding: string;
+  activation: ActivationKind;
+} {
+  const c = layerConfig<Conv2DConfig>(layer as never);
+  if (pair(c.dilationRate).some((d) => d !== 1)) throw new SrError(`no training rule for layer '${layer.name}' (Conv2D with dilation)`);
+  if (c.dataFormat && c.dataFormat !== 'channelsLast')
+    throw new SrError(`no training rule for layer '${layer.name}' (Conv2D ${c.dataFormat})`);
+  if (c.padding !== 'same' && c.padding !== 'valid')
+    throw new SrError(`no training rule for layer '${layer.name}' (Conv2D padding ${c.padding})`);
+  return { strides: pair(c.strides), padding: c.padding, activation: activationKind(c.activation, layer.name) };
+}
+
+/** The filter gradient in HWIO: one Conv over the batch-as-channels view (see the file comment). */
+function filterGradientByConv(b: GraphBuilder, x: Value, dz: Value, g: ConvGeometry, base: string): Value {
+  const [kh, kw] = g.kernel;
+  const xt = b.transpose(x, [1, 0, 2, 3], `${base}/x_t`);
+  const dzt = b.transpose(dz, [1, 0, 2, 3], `${base}/dz_t`);
+  const [ho, wo] = g.outSize;
+  const [sh, sw] = g.strides;
+  const fullH = x.shape[2] + g.pads[0] + g.pads[2] - (ho - 1) * sh;
+  const fullW = x.shape[3] + g.pads[1] + g.pads[3] - (wo - 1) * sw;
+  let dw = b.op('Conv', [xt, dzt], [x.shape[1], dz.shape[1], fullH, fullW], `${base}/dw_conv`, [
+    attr.ints('kernel_shape', [ho, wo]),
+    attr.ints('dilations', [sh, sw]),
+    attr.ints('pads', g.pads),
+  ]);
+  // With a stride that does not divide the padded size, the last rows and columns are no tap.
+  if (fullH !== kh || fullW !== kw) dw = b.slice(dw, [2, 3], [0, 0], [kh, kw], `${base}/dw_crop`);
+  return b.transpose(dw, [2, 3, 0, 1], `${base}/dw`);
+}
+
+/**
+ * The filter gradient in HWIO as one Gemm per filter tap: dW[p, q] = x_pq^T dz over
+ * K = Ho*Wo*N, where x_pq is the padded input's window for tap (p, q). The input is laid out
+ * NHWC once, so each window is a Slice of whole Wo*in runs (long copies), and each
+ * product is [K, in]^T x [K, out].
+ */
+function filterGradientByTaps(b: GraphBuilder, x: Value, dz: Value, g: ConvGeometry, base: string): Value {
+  const [kh, kw] = g.kernel;
+  const [n, cin, h, w] = x.shape;
+  const cout = dz.shape[1];
+  const [ho, wo] = g.outSize;
+  const [sh, sw] = g.strides;
+  const [pt, pl, pb, pr] = g.pads;
+  const xh = b.transpose(x, [0, 2, 3, 1], `${base}/x_nhwc`);
+  const padded =
+    pt + pl + pb + pr === 0
+      ? xh
+      : b.op('Pad', [xh, b.int64s([0, pt, pl, 0, 0, pb, pr, 0])], [n, h + pt + pb, w + pl + pr, cin], `${base}/x_pad`);
+  const k = n * ho * wo;
+  const dzm = b.reshape(b.transpose(dz, [0, 2, 3, 1], `${base}/dz_nhwc`), [k, cout], `${base}/dz_mat`);
+  const taps: Value[] = [];
+  for (let p = 0; p < kh; p++) {
+    for (let q = 0; q < kw; q++) {
+      const window = b.op(
+        'Slice',
+        [padded, b.int64s([p, q]), b.int64s([p + (ho - 1) * sh + 1, q + (wo - 1) * sw + 1]), b.int64s([1, 2]), b.int64s([sh, sw])],
+        [n, ho, wo, cin],
+        `${base}/x_tap`,
+      );
+      const mat = b.reshape(window, [k, cin], `${base}/x_tap_mat`);
+      taps.push(b.op('Gemm', [mat, dzm], [cin, cout], `${base}/dw_tap`, [attr.int('transA', 1)]));
+    }
+  }
+  const stacked = b.op('Concat', taps, [kh * kw * cin, cout], `${base}/dw_taps`, [attr.int('axis', 0)]);
+  return b.reshape(stacked, [kh, kw, cin, cout], `${base}/dw`);
+}
+
+/**
+ * The filter gradient of a stride-1 convolution with fewer outputs than inputs (SRResNet's RGB
+ * tail, SRCNN's last two layers): the same Conv with the roles of x and dz exchanged, so ONNX
+ * Runtime's im2col copies the narrow dz (padded by k - 1 on every side) once per output channel
+ * instead of the wide x once per input channel. Its [out, in, kh, kw] result is dW flipped in space.
+ */
+function filterGradientByDzConv(b: GraphBuilder, x: Value, dz: Value, g: ConvGeometry, base: string): Value {
+  const [kh, kw] = g.kernel;
+  const [n, cin, h, w] = x.shape;
+  const cout = dz.shape[1];
+  const [pt, pl, pb, pr] = g.pads;
+  const [hp, wp] = [h + pt + pb, w + pl + pr];
+  // Padded before the transpose: ONNX Runtime's Pad-into-Conv fusion would otherwise take a Pad
+  // that feeds a Conv's weight for one that feeds its input, and drop it.
+  const padded = pt + pl + pb + pr === 0 ? x : b.op('Pad', [x, b.int64s([0, 0, pt, pl, 0, 0, pb, pr])], [n, cin, hp, wp], `${base}/x_pad`);
+  const kernel = b.transpose(padded, [1, 0, 2, 3], `${base}/x_t`);
+  const dzt = b.transpose(dz, [1, 0, 2, 3], `${base}/dz_t`);
+  const flipped = b.op('Conv', [dzt, kernel], [cout, cin, kh, kw], `${base}/dw_conv`, [
+    attr.ints('kernel_shape', [hp, wp]),
+    attr.ints('pads', [kh - 1, kw - 1, kh - 1, kw - 1]),
+  ]);
+  const big = -(2 ** 31);
+  const dw = b.op(
+    'Slice',
+    [flipped, b.int64s([-1, -1]), b.int64s([big, big]), b.int64s([2, 3]), b.int64s([-1, -1])],
+    flipped.shape,
+    `${base}/dw_unflip`,
+  );
+  return b.transpose(dw, [2, 3, 1, 0], `${base}/dw`);
+}
+
+/**
+ * The filter gradient in HWIO. SR_DW=taps|conv forces one form (a development switch for timing
+ * the forms against each other, test/engines/onnx/training/scripts/ab-step.ts).
+ */
+export function filterGradient(b: GraphBuilder, x: Value, dz: Value, g: ConvGeometry, base: string): Value {
+  const mode = process.env.SR_DW ?? 'auto';
+  if (mode === 'taps') return filterGradientByTaps(b, x, dz, g, base);
+  const stride1 = g.strides[0] === 1 && g.strides[1] === 1;
+  // A small kernel leaves the Conv forms a Gemm only kh*kw wide; per-tap Gemms are full width.
+  if (mode === 'auto' && g.kernel[0] * g.kernel[1] <= 9) return filterGradientByTaps(b, x, dz, g, base);
+  if (mode === 'auto' && stride1 && dz.shape[1] < x.shape[1]) return filterGradientByDzConv(b, x, dz, g, base);
+  return filterGradientByConv(b, x, dz, g, base);
+}
+
+export function inputGradient(b: GraphBuilder, dz: Value, kernel: Value, oihw: Value, x: Value, g: ConvGeometry, base: string): Value {
+  const [kh, kw] = g.kernel;
+  if (g.strides[0] === 1 && g.strides[1] === 1) {
+    // HWIO -> [in, out, kh, kw], reversed in both spatial axes.
+    const swapped = b.transpose(kernel, [2, 3, 0, 1], `${base}/w_io`);
+    const big = -(2 ** 31);
+    const flipped = b.op(
+      'Slice',
+      [swapped, b.int64s([-1, -1]), b.int64s([big, big]), b.int64s([2, 3]), b.int64s([-1, -1])],
+      swapped.shape,
+      `${base}/w_flip`,
+    );
+    const [pt, pl, pb, pr] = g.pads;
+    return b.op('Conv', [dz, flipped], x.shape, `${base}/dx`, [
+      attr.ints('kernel_shape', [kh, kw]),
+      attr.ints('pads', [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr]),
+    ]);
+  }
+  const [ho, wo] = g.outSize;
+  const outputPadding = [0, 1].map((a) => x.shape[2 + a] - (([ho, wo][a] - 1) * g.strides[a] + g.kernel[a] - g.pads[a] - g.pads[a + 2]));
+  return b.op('ConvTranspose', [dz, oihw], x.shape, `${base}/dx`, [
+    attr.ints('kernel_shape', [kh, kw]),
+    attr.ints('strides', g.strides),
+    attr.ints('pads', g.pads),
+    attr.ints('output_padding', outputPadding),
+  ]);
+}
+
+export const conv2dRule: LayerRule = {
+  classNames: ['Conv2D'],
+  forward({ b, layer, name, inputs, weights }) {
+    const { strides, padding, activation } = readConfig(layer);
+    const x = inputs[0];
+    const [kh, kw, , cout] = weights[0].shape;
+    const g = convGeometry([x.shape[2], x.shape[3]], [kh, kw], strides, padding);
+    const oihw = b.transpose(weights[0], [3, 2, 0, 1], `${name}/w_oihw`);
+    const convInputs = weights.length > 1 ? [x, oihw, weights[1]] : [x, oihw];
+    const z = b.op('Conv', convInputs, [x.shape[0], cout, g.outSize[0], g.outSize[1]], `${name}/conv`, [
+      attr.ints('kernel_shape', [kh, kw]),
+      attr.ints('strides', strides),
+      attr.ints('pads', g.pads),
+    ]);
+    const saved: Saved = { geometry: g, activation, oihw, z };
+    return { output: activate(b, activation, z, name), saved };
+  },
+  backward({ b, name, inputs, weights, output, dy, saved, needInputs, needWeights }) {
+    const { geometry, activation, oihw, z } = saved as Saved;
+    const dz = activationGrad(b, activation, z, output, dy, name);
+    const grads: (Value | undefined)[] = [needWeights[0] ? filterGradient(b, inputs[0], dz, geometry, name) : undefined];
+    if (weights.length > 1) grads.push(needWeights[1] ? b.reduceSum(dz, [0, 2, 3], `${name}/db`, false) : undefined);
+    const dx = needInputs[0] ? inputGradient(b, dz, weights[0], oihw, inputs[0], geometry, name) : undefined;
+    return { inputs: [dx], weights: grads };
+  },
+};
