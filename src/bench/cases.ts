@@ -360,7 +360,7 @@ function ganPhaseConfig(file: string): TrainingConfig {
 
 const srganGanStep: BenchCase = {
   name: 'srgan_gan_step_s',
-  title: 'SRGAN adversarial step as configs/srgan-x4-cpu.yaml (one D and one G update, VGG54)',
+  title: 'SRGAN adversarial step as the CPU SRGAN config (one D and one G update, VGG54)',
   defaultReps: 3,
   warmup: 1,
   warmupMs: 0,
@@ -422,7 +422,7 @@ const srganGanStep: BenchCase = {
 /** The adversarial step of the same config on the onnx engine: one ONNX Runtime run does both updates. */
 const srganGanStepOnnx: BenchCase = {
   name: 'srgan_gan_step_s_onnx',
-  title: 'SRGAN adversarial step as configs/srgan-x4-cpu.yaml (one D and one G update, VGG54), onnx engine',
+  title: 'SRGAN adversarial step as the CPU SRGAN config (one D and one G update, VGG54), onnx engine',
   defaultReps: 3,
   // The first step builds the graph and starts the session.
   warmup: 2,
