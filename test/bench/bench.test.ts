@@ -202,15 +202,29 @@ describe('bench helpers', () => {
   it('takes medians and judges targets', () => {
     expect(median([5, 1, 3])).toBe(3);
     expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(passes({ srcnn_train_step_ms: 170, srresnet_x4_infer_128_ms: 1716, srresnet_x4_infer_128_ms_onnx: 588 })).toEqual({
+    expect(
+      passes({
+        srcnn_train_step_ms: 170,
+        srresnet_x4_infer_128_ms: 1716,
+        srresnet_x4_infer_128_ms_onnx: 588,
+        srcnn_train_step_ms_onnx: 43,
+        srgan_gan_step_s_onnx: 0.84,
+      }),
+    ).toEqual({
       srcnn_train_step_ms: true,
       srresnet_x4_infer_128_ms: false,
       srresnet_x4_infer_128_ms_onnx: true,
+      srcnn_train_step_ms_onnx: false,
+      srresnet_train_step_ms_onnx: null,
+      srgan_gan_step_s_onnx: true,
     });
     expect(passes({ srcnn_train_step_ms: null })).toEqual({
       srcnn_train_step_ms: null,
       srresnet_x4_infer_128_ms: null,
       srresnet_x4_infer_128_ms_onnx: null,
+      srcnn_train_step_ms_onnx: null,
+      srresnet_train_step_ms_onnx: null,
+      srgan_gan_step_s_onnx: null,
     });
   });
 });
