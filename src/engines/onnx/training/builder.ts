@@ -108,6 +108,13 @@ export class GraphBuilder {
     return name;
   }
 
+  /** An int64 initializer of any shape (Gather indices), never shared. */
+  int64Tensor(base: string, values: readonly number[], shape: number[]): string {
+    const name = this.unique(base);
+    this.initializers.push({ name, dataType: INT64, dims: shape, rawData: int64Bytes(values) });
+    return name;
+  }
+
   /** One node with one output of the given shape. */
   op(opType: string, inputs: (Value | string)[], shape: number[], base: string, attribute: onnx.IAttributeProto[] = []): Value {
     const name = this.unique(base);

@@ -5,7 +5,7 @@
  * Backward, with dz the gradient before the activation:
  * - db = sum of dz over batch and space;
  * - dW[o, i, p, q] = sum over n, y, x of dz[n, o, y, x] * xpad[n, i, s*y + p, s*x + q], written in
- *   one of three shapes, whichever ONNX Runtime's CPU provider runs fastest for the layer (see
+ *   one of four shapes, whichever ONNX Runtime's CPU provider runs fastest for the layer (see
  *   filterGradient; docs/training-engine.md has the measurements);
  * - dx at stride 1 is a Conv of dz with the kernel flipped in space and its in/out axes swapped,
  *   padded by k - 1 - pad on each side (ONNX Runtime runs a Conv faster than the ConvTranspose
@@ -69,6 +69,12 @@ function readConfig(layer: { name: string; getConfig(): unknown }): {
   if (c.padding !== 'same' && c.padding !== 'valid')
     throw new SrError(`no training rule for layer '${layer.name}' (Conv2D padding ${c.padding})`);
   return { strides: pair(c.strides), padding: c.padding, activation: activationKind(c.activation, layer.name) };
+}
+
+/** `v` ([a, b, h, w]) reversed in both spatial axes: a Slice with step -1 from the last index. */
+function flipSpatial(b: GraphBuilder, v: Value, base: string): Value {
+  const beforeFirst = -(2 ** 31);
+  return b.op('Slice', [v, b.int64s([-1, -1]), b.int64s([beforeFirst, beforeFirst]), b.int64s([2, 3]), b.int64s([-1, -1])], v.shape, base);
 }
 
 /** The filter gradient in HWIO: one Conv over the batch-as-channels view (see the file comment). */
@@ -148,26 +154,97 @@ function filterGradientByDzConv(b: GraphBuilder, x: Value, dz: Value, g: ConvGeo
     attr.ints('kernel_shape', [hp, wp]),
     attr.ints('pads', [kh - 1, kw - 1, kh - 1, kw - 1]),
   ]);
-  const big = -(2 ** 31);
-  const dw = b.op(
-    'Slice',
-    [flipped, b.int64s([-1, -1]), b.int64s([big, big]), b.int64s([2, 3]), b.int64s([-1, -1])],
-    flipped.shape,
-    `${base}/dw_unflip`,
-  );
+  const dw = flipSpatial(b, flipped, `${base}/dw_unflip`);
   return b.transpose(dw, [2, 3, 1, 0], `${base}/dw`);
 }
 
 /**
- * The filter gradient in HWIO. SR_DW=taps|conv forces one form (a development switch for timing
+ * The filter gradient in HWIO as one Gemm over an im2col matrix that a single Gather builds from
+ * the narrower of x and dz (NHWC rows; an appended zero row stands for every position outside
+ * the image). ONNX Runtime's own im2col would leave the Gemm only kh*kw wide; here it is
+ * kh*kw*channels wide, with K = N*H*W, so the product runs at full speed on every thread.
+ */
+function filterGradientByGather(b: GraphBuilder, x: Value, dz: Value, g: ConvGeometry, base: string): Value {
+  const [kh, kw] = g.kernel;
+  const [n, cin, h, w] = x.shape;
+  const cout = dz.shape[1];
+  const [ho, wo] = g.outSize;
+  const [sh, sw] = g.strides;
+  const [pt, pl] = g.pads;
+  const taps = kh * kw;
+  const rows = (v: Value, c: number, count: number, label: string) => {
+    const flat = b.reshape(b.transpose(v, [0, 2, 3, 1], `${base}/${label}_nhwc`), [count, c], `${base}/${label}_rows`);
+    return b.op(
+      'Concat',
+      [flat, b.constant(`${base}/${label}_zero`, new Float32Array(c), [1, c])],
+      [count + 1, c],
+      `${base}/${label}_rows0`,
+      [attr.int('axis', 0)],
+    );
+  };
+  const index = (count: number, at: (image: number, row: number, col: number, p: number, q: number) => number) => {
+    const values: number[] = new Array(count * taps);
+    const [oh, ow] = count === n * h * w ? [h, w] : [ho, wo];
+    let k = 0;
+    for (let image = 0; image < n; image++)
+      for (let row = 0; row < oh; row++)
+        for (let col = 0; col < ow; col++)
+          for (let p = 0; p < kh; p++) for (let q = 0; q < kw; q++) values[k++] = at(image, row, col, p, q);
+    return values;
+  };
+  if (cout <= cin) {
+    // Rows are x's positions; tap (p, q) of a row is the dz position it feeds, if any.
+    const count = n * h * w;
+    const zero = n * ho * wo;
+    const indices = index(count, (image, row, col, p, q) => {
+      const [dy, dx] = [row + pt - p, col + pl - q];
+      if (dy % sh !== 0 || dx % sw !== 0) return zero;
+      const [y, xx] = [dy / sh, dx / sw];
+      return y >= 0 && y < ho && xx >= 0 && xx < wo ? (image * ho + y) * wo + xx : zero;
+    });
+    const gathered = b.op(
+      'Gather',
+      [rows(dz, cout, zero, 'dz'), b.int64Tensor(`${base}/dz_cols`, indices, [count, taps])],
+      [count, taps, cout],
+      `${base}/dz_col`,
+    );
+    const xRows = b.reshape(b.transpose(x, [0, 2, 3, 1], `${base}/x_nhwc`), [count, cin], `${base}/x_rows`);
+    const cols = b.reshape(gathered, [count, taps * cout], `${base}/dz_cols_mat`);
+    const dw = b.op('Gemm', [xRows, cols], [cin, taps * cout], `${base}/dw_gemm`, [attr.int('transA', 1)]);
+    return b.transpose(b.reshape(dw, [cin, kh, kw, cout], `${base}/dw_ihwo`), [1, 2, 0, 3], `${base}/dw`);
+  }
+  // Rows are dz's positions; tap (p, q) of a row is the x position under it, if inside the image.
+  const count = n * ho * wo;
+  const zero = n * h * w;
+  const indices = index(count, (image, row, col, p, q) => {
+    const [y, xx] = [row * sh + p - pt, col * sw + q - pl];
+    return y >= 0 && y < h && xx >= 0 && xx < w ? (image * h + y) * w + xx : zero;
+  });
+  const gathered = b.op(
+    'Gather',
+    [rows(x, cin, zero, 'x'), b.int64Tensor(`${base}/x_cols`, indices, [count, taps])],
+    [count, taps, cin],
+    `${base}/x_col`,
+  );
+  const dzRows = b.reshape(b.transpose(dz, [0, 2, 3, 1], `${base}/dz_nhwc`), [count, cout], `${base}/dz_rows`);
+  const cols = b.reshape(gathered, [count, taps * cin], `${base}/x_cols_mat`);
+  const dw = b.op('Gemm', [cols, dzRows], [taps * cin, cout], `${base}/dw_gemm`, [attr.int('transA', 1)]);
+  return b.reshape(dw, [kh, kw, cin, cout], `${base}/dw`);
+}
+
+/**
+ * The filter gradient in HWIO. SR_DW=taps|gather|conv forces one form (a development switch for timing
  * the forms against each other, test/engines/onnx/training/scripts/ab-step.ts).
  */
 export function filterGradient(b: GraphBuilder, x: Value, dz: Value, g: ConvGeometry, base: string): Value {
   const mode = process.env.SR_DW ?? 'auto';
   if (mode === 'taps') return filterGradientByTaps(b, x, dz, g, base);
+  if (mode === 'gather') return filterGradientByGather(b, x, dz, g, base);
   const stride1 = g.strides[0] === 1 && g.strides[1] === 1;
   // A small kernel leaves the Conv forms a Gemm only kh*kw wide; per-tap Gemms are full width.
   if (mode === 'auto' && g.kernel[0] * g.kernel[1] <= 9) return filterGradientByTaps(b, x, dz, g, base);
+  // With both sides wide, one Gemm over a gathered im2col runs far faster than either Conv form.
+  if (mode === 'auto' && Math.min(x.shape[1], dz.shape[1]) >= 16) return filterGradientByGather(b, x, dz, g, base);
   if (mode === 'auto' && stride1 && dz.shape[1] < x.shape[1]) return filterGradientByDzConv(b, x, dz, g, base);
   return filterGradientByConv(b, x, dz, g, base);
 }
@@ -177,13 +254,7 @@ export function inputGradient(b: GraphBuilder, dz: Value, kernel: Value, oihw: V
   if (g.strides[0] === 1 && g.strides[1] === 1) {
     // HWIO -> [in, out, kh, kw], reversed in both spatial axes.
     const swapped = b.transpose(kernel, [2, 3, 0, 1], `${base}/w_io`);
-    const big = -(2 ** 31);
-    const flipped = b.op(
-      'Slice',
-      [swapped, b.int64s([-1, -1]), b.int64s([big, big]), b.int64s([2, 3]), b.int64s([-1, -1])],
-      swapped.shape,
-      `${base}/w_flip`,
-    );
+    const flipped = flipSpatial(b, swapped, `${base}/w_flip`);
     const [pt, pl, pb, pr] = g.pads;
     return b.op('Conv', [dz, flipped], x.shape, `${base}/dx`, [
       attr.ints('kernel_shape', [kh, kw]),
