@@ -51,6 +51,7 @@ export const LAYER_KINDS = [
   'conv-same',
   'conv-valid',
   'conv-stride2',
+  'conv-wide',
   'conv-transpose',
   'batchnorm',
   'prelu',
@@ -78,6 +79,12 @@ export function layerKindModel(kind: string, seed: number, reference = false): t
     case 'conv-stride2':
       x = conv(3, 3, seed + 2, { strides: 2 }).apply(x) as T;
       x = conv(2, 4, seed + 3, { strides: 2, padding: 'valid', activation: 'sigmoid' }).apply(x) as T;
+      break;
+    case 'conv-wide':
+      // Wide 5x5 layers take the gathered-im2col filter gradient: x gathered (16 -> 24), then dz (24 -> 16, stride 2).
+      x = conv(16, 3, seed + 2).apply(x) as T;
+      x = conv(24, 5, seed + 3, { activation: 'relu' }).apply(x) as T;
+      x = conv(16, 5, seed + 4, { strides: 2, padding: 'valid' }).apply(x) as T;
       break;
     case 'conv-transpose':
       x = tf.layers
