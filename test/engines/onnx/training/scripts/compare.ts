@@ -10,6 +10,7 @@ import { Rng } from '../../../../../src/core/rng';
 import { OnnxTrainer, type TrainingBatch } from '../../../../../src/engines/onnx/training';
 import { randomiseWeights } from '../../../../helpers/checkpoints';
 import { layerKindModel } from './layer-kinds';
+import { feedsBatchNorm, relRms } from './drift';
 
 interface Spec {
   /** A registry architecture, or 'kind:<name>' for one of the one-layer-kind networks of layer-kinds.ts. */
@@ -85,23 +86,6 @@ function tfjsStep(model: tf.LayersModel, optimizer: tf.Optimizer, batch: Trainin
   if (Number.isFinite(result)) optimizer.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
   tf.dispose([value, ...Object.values(grads)]);
   return result;
-}
-
-function feedsBatchNorm(model: tf.LayersModel, weightName: string): boolean {
-  if (!weightName.endsWith('/bias')) return false;
-  const layer = model.layers.find((l) => l.weights.some((w) => w.name === weightName));
-  const outbound = (layer as unknown as { outboundNodes: { outboundLayer: tf.layers.Layer }[] } | undefined)?.outboundNodes ?? [];
-  return outbound.length > 0 && outbound.every((n) => n.outboundLayer.getClassName() === 'BatchNormalization');
-}
-
-function relRms(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += a[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 async function main(): Promise<void> {

@@ -15,6 +15,7 @@ import { ganNetworks, ganStep } from '../../../../../src/train/recipes/srgan';
 import { OnnxTrainer, type TrainingBatch } from '../../../../../src/engines/onnx/training';
 import { randomiseWeights } from '../../../../helpers/checkpoints';
 import { tinyVgg } from '../../../../helpers/vgg';
+import { feedsBatchNorm, relRms } from './drift';
 
 interface Spec {
   steps: number;
@@ -38,24 +39,6 @@ function networks(seed: number, patch: number): { generator: tf.LayersModel; dis
   randomiseWeights(generator, seed);
   randomiseWeights(discriminator, seed + 1);
   return { generator, discriminator };
-}
-
-/** A convolution bias that feeds only a batch norm: its true gradient is zero (see compare.ts). */
-function feedsBatchNorm(model: tf.LayersModel, weightName: string): boolean {
-  if (!weightName.endsWith('/bias')) return false;
-  const layer = model.layers.find((l) => l.weights.some((w) => w.name === weightName));
-  const outbound = (layer as unknown as { outboundNodes: { outboundLayer: tf.layers.Layer }[] } | undefined)?.outboundNodes ?? [];
-  return outbound.length > 0 && outbound.every((n) => n.outboundLayer.getClassName() === 'BatchNormalization');
-}
-
-function relRms(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += a[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 async function main(): Promise<void> {

@@ -13,6 +13,7 @@ import { trainSupervised } from '../../../../../src/train/recipes/pixel';
 import type { TrainEvent } from '../../../../../src/train/run';
 import type { TrainingEngineChoice } from '../../../../../src/train/engine';
 import { patternImage } from '../../../../helpers/images';
+import { relRms } from './drift';
 
 function config(root: string, out: string, iterations: number): TrainingConfig {
   const data = path.join(root, 'data');
@@ -33,16 +34,6 @@ function config(root: string, out: string, iterations: number): TrainingConfig {
 function weights(dir: string): Float32Array {
   const buf = fs.readFileSync(path.join(dir, 'last', 'weights.bin'));
   return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-}
-
-function relRms(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += a[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 async function run(
