@@ -68,6 +68,10 @@ function explainNativeFailure(pkg: string, err: unknown): string {
   if (code === 'MODULE_NOT_FOUND' && firstLine(err).includes(`'${pkg}'`)) {
     return `${pkg} is not installed (its install script downloads libtensorflow; run \`npm install ${pkg}\` where that download is possible)`;
   }
+  // tfjs-node's loader names the addon it expected when its install script never built it.
+  if (/tfjs_binding\.node\) can not be found/.test(firstLine(err))) {
+    return `${pkg} is installed without its native addon (its install script, which downloads libtensorflow, did not run)`;
+  }
   return `${pkg} failed to load: ${firstLine(err)}`;
 }
 
