@@ -3,6 +3,8 @@
 # runs the onnx training bench cases on it, checks that one training step and one Set5 evaluation
 # agree between CUDA and the CPU, and prints one JSON line. Without a GPU (or when the provider does
 # not install) it runs the same checks on the CPU only and says why in the JSON ("cuda": reason).
+# That every graph operator has a CUDA kernel is checked without a GPU, against ONNX Runtime's
+# kernel list, by test/engines/onnx/cuda-operators.test.ts; this script checks the numbers.
 #
 #   scripts/gpu-check.sh [--no-install]     (from the sr folder; SR_TS=1 runs the TypeScript sources)
 set -uo pipefail
