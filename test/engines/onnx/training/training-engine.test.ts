@@ -196,6 +196,7 @@ describeOnnx('onnx training engine', () => {
       changed: boolean;
       rssGrowthMb: number;
       missingRule: string;
+      overlappingPool: string;
     }>(GUARD, ['500'], {}, 300_000);
     expect(run.result).toBeDefined();
     const r = run.result!;
@@ -203,6 +204,7 @@ describeOnnx('onnx training engine', () => {
     expect(r.changed).toBe(true);
     expect(r.rssGrowthMb).toBeLessThan(50);
     expect(r.missingRule).toBe("SrError: the onnx training engine has no rule for layer 'noise' (GaussianNoise)");
+    expect(r.overlappingPool).toBe("SrError: no training rule for layer 'pool' (MaxPooling2D with overlapping windows)");
   });
 
   it('sr train runs resume on the other engine (either way) and stop between steps like tfjs runs', async () => {

@@ -23,6 +23,10 @@ export const maxPoolRule: LayerRule = {
       throw new SrError(`no training rule for layer '${name}' (MaxPooling2D ${c.dataFormat})`);
     const kernel = pair(c.poolSize, 2);
     const strides = c.strides == null ? kernel : pair(c.strides);
+    // The backward pass scatters dy to the argmax indices; overlapping windows would repeat an
+    // index, where ONNX's ScatterElements leaves the result undefined and tfjs sums.
+    if (strides[0] < kernel[0] || strides[1] < kernel[1])
+      throw new SrError(`no training rule for layer '${name}' (MaxPooling2D with overlapping windows)`);
     const x = inputs[0];
     const g = convGeometry([x.shape[2], x.shape[3]], kernel, strides, c.padding ?? 'valid');
     const shape = [x.shape[0], x.shape[1], g.outSize[0], g.outSize[1]];

@@ -67,7 +67,22 @@ async function main(): Promise<void> {
   } catch (err) {
     missingRule = `${(err as Error).name}: ${(err as Error).message}`;
   }
-  console.log(JSON.stringify({ guard, goodLoss, changed, rssGrowthMb, steps, missingRule }));
+  // Overlapping max-pool windows have a rule for their forward pass but no well-defined scatter back.
+  let overlappingPool = '';
+  const pooled = tf.model({
+    inputs: input,
+    outputs: tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'pool' }).apply(input) as tf.SymbolicTensor,
+  });
+  const pooledTrainer = OnnxTrainer.create(pooled, { loss: 'mse', optimizer: adam });
+  try {
+    const pooledBatch = { ...batch(false), target: new Float32Array(2 * 4 * 4 * 3), targetShape: [2, 4, 4, 3] };
+    await pooledTrainer.step(pooledBatch, 1e-3);
+  } catch (err) {
+    overlappingPool = `${(err as Error).name}: ${(err as Error).message}`;
+  } finally {
+    await pooledTrainer.dispose();
+  }
+  console.log(JSON.stringify({ guard, goodLoss, changed, rssGrowthMb, steps, missingRule, overlappingPool }));
 }
 
 main().catch((err) => {
