@@ -358,6 +358,56 @@ function ganPhaseConfig(file: string): TrainingConfig {
   return parseConfig(trainingConfigSchema, phase, file);
 }
 
+/** What both SRGAN step cases share: the CPU config's adversarial phase, its content loss, networks and batches. */
+interface GanBench {
+  config: TrainingConfig;
+  gan: NonNullable<TrainingConfig['gan']>;
+  setup: Record<string, unknown>;
+}
+
+function ganBench(extra: Record<string, unknown>): GanBench {
+  const config = ganPhaseConfig(srganCpuConfigFile());
+  const gan = config.gan!;
+  const setup = {
+    config: 'checkpoints/training/configs/srgan-x4-cpu.yaml',
+    ...extra,
+    generator: config.network,
+    discriminator: gan.discriminator,
+    batch: config.data.batch_size,
+    lrPatch: config.data.patch_size,
+    content: gan.content_loss,
+  };
+  return { config, gan, setup };
+}
+
+/** The content loss with the config's VGG19 folder (relative to the project root), else what `sr data download vgg19` installed. */
+async function ganBenchContent(gan: GanBench['gan']): Promise<Awaited<ReturnType<typeof contentLoss>> | { skipped: string }> {
+  const configured = gan.vgg ? path.resolve(packageRoot(), gan.vgg) : undefined;
+  try {
+    const vgg = configured && fs.existsSync(configured) ? configured : vggSource({ ...gan, vgg: undefined });
+    return await contentLoss({ ...gan, vgg });
+  } catch (err) {
+    if (!(err instanceof SrError)) throw err;
+    return { skipped: `VGG19 weights unavailable (config: ${gan.vgg}): ${firstLine(err)}` };
+  }
+}
+
+function ganBenchNetworks(config: TrainingConfig): { generator: tf.LayersModel; discriminator: tf.LayersModel } {
+  const generator = getArchitecture(config.model).build(config.network, config.scale, SEED);
+  const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...config.gan!.discriminator }, SEED);
+  return { generator, discriminator };
+}
+
+function ganBenchSampler(config: TrainingConfig): PatchSampler {
+  return randomPatchSampler({
+    inputSide: 2 * config.data.patch_size,
+    scale: config.scale,
+    channels: 3,
+    patch: config.data.patch_size,
+    batch: config.data.batch_size,
+  });
+}
+
 const srganGanStep: BenchCase = {
   name: 'srgan_gan_step_s',
   title: 'SRGAN adversarial step as the CPU SRGAN config (one D and one G update, VGG54)',
@@ -365,43 +415,14 @@ const srganGanStep: BenchCase = {
   warmup: 1,
   warmupMs: 0,
   async run(ctx) {
-    const config = ganPhaseConfig(srganCpuConfigFile());
-    const gan = config.gan!;
-    const setup = {
-      config: 'checkpoints/training/configs/srgan-x4-cpu.yaml',
-      generator: config.network,
-      discriminator: gan.discriminator,
-      batch: config.data.batch_size,
-      lrPatch: config.data.patch_size,
-      content: gan.content_loss,
-      vgg: gan.vgg,
-    };
-    // The config's VGG19 folder (relative to the project root), else what `sr data download vgg19` installed.
-    const configured = gan.vgg ? path.resolve(packageRoot(), gan.vgg) : undefined;
-    let content: Awaited<ReturnType<typeof contentLoss>>;
-    try {
-      const vgg = configured && fs.existsSync(configured) ? configured : vggSource({ ...gan, vgg: undefined });
-      content = await contentLoss({ ...gan, vgg });
-    } catch (err) {
-      if (!(err instanceof SrError)) throw err;
-      return { value: null, unit: 's', skipped: `VGG19 weights unavailable (config: ${gan.vgg}): ${firstLine(err)}`, setup };
-    }
-    const built: tf.LayersModel[] = [];
+    const { config, gan, setup } = ganBench({});
+    const content = await ganBenchContent(gan);
+    if ('skipped' in content) return { value: null, unit: 's', skipped: content.skipped, setup: { ...setup, vgg: gan.vgg } };
+    const { generator, discriminator } = ganBenchNetworks(config);
     let networks: ReturnType<typeof ganNetworks> | undefined;
     try {
-      const generator = getArchitecture(config.model).build(config.network, config.scale, SEED);
-      built.push(generator);
-      const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...gan.discriminator }, SEED);
-      built.push(discriminator);
       networks = ganNetworks(generator, discriminator, content.loss, config);
-      const sampler = randomPatchSampler({
-        inputSide: 2 * config.data.patch_size,
-        scale: config.scale,
-        channels: 3,
-        patch: config.data.patch_size,
-        batch: config.data.batch_size,
-      });
-      const { batches } = makeBatches(sampler, 4);
+      const { batches } = makeBatches(ganBenchSampler(config), 4);
       let i = 0;
       const n = networks;
       const samples = await timeRuns(() => ganStep(n, batches[i++ % batches.length]), {
@@ -409,11 +430,12 @@ const srganGanStep: BenchCase = {
         warmupMs: this.warmupMs,
         reps: ctx.reps ?? this.defaultReps,
       });
-      return fromSamples(samples, 's', setup);
+      return fromSamples(samples, 's', { ...setup, vgg: gan.vgg });
     } finally {
       networks?.generatorOptimizer.dispose();
       networks?.discriminatorOptimizer.dispose();
-      for (const model of built) model.dispose();
+      generator.dispose();
+      discriminator.dispose();
       content.features?.dispose();
     }
   },
@@ -428,44 +450,19 @@ const srganGanStepOnnx: BenchCase = {
   warmup: 2,
   warmupMs: 0,
   async run(ctx) {
-    const config = ganPhaseConfig(srganCpuConfigFile());
-    const gan = config.gan!;
-    const setup = {
-      config: 'checkpoints/training/configs/srgan-x4-cpu.yaml',
-      engine: 'onnx',
-      generator: config.network,
-      discriminator: gan.discriminator,
-      batch: config.data.batch_size,
-      lrPatch: config.data.patch_size,
-      content: gan.content_loss,
-    };
+    const { config, gan, setup } = ganBench({ engine: 'onnx' });
     const skipped = onnxSkipReason();
     if (skipped) return { value: null, unit: 's', skipped, setup };
-    const configured = gan.vgg ? path.resolve(packageRoot(), gan.vgg) : undefined;
-    let content: Awaited<ReturnType<typeof contentLoss>>;
+    const content = await ganBenchContent(gan);
+    if ('skipped' in content) return { value: null, unit: 's', skipped: content.skipped, setup };
+    const { generator, discriminator } = ganBenchNetworks(config);
     try {
-      const vgg = configured && fs.existsSync(configured) ? configured : vggSource({ ...gan, vgg: undefined });
-      content = await contentLoss({ ...gan, vgg });
-    } catch (err) {
-      if (!(err instanceof SrError)) throw err;
-      return { value: null, unit: 's', skipped: `VGG19 weights unavailable (config: ${gan.vgg}): ${firstLine(err)}`, setup };
-    }
-    const generator = getArchitecture(config.model).build(config.network, config.scale, SEED);
-    const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...gan.discriminator }, SEED);
-    try {
-      const sampler = randomPatchSampler({
-        inputSide: 2 * config.data.patch_size,
-        scale: config.scale,
-        channels: 3,
-        patch: config.data.patch_size,
-        batch: config.data.batch_size,
-      });
       const timing = await timeOnnxGanStep(
         generator,
         discriminator,
         content.features,
         gan.adversarial_weight,
-        sampler,
+        ganBenchSampler(config),
         { warmup: this.warmup, warmupMs: this.warmupMs, reps: ctx.reps ?? this.defaultReps },
         { threads: ctx.threads, cuda: ctx.cuda },
       );
