@@ -172,63 +172,51 @@ function filterGradientByGather(b: GraphBuilder, x: Value, dz: Value, g: ConvGeo
   const [sh, sw] = g.strides;
   const [pt, pl] = g.pads;
   const taps = kh * kw;
-  const rows = (v: Value, c: number, count: number, label: string) => {
-    const flat = b.reshape(b.transpose(v, [0, 2, 3, 1], `${base}/${label}_nhwc`), [count, c], `${base}/${label}_rows`);
-    return b.op(
-      'Concat',
-      [flat, b.constant(`${base}/${label}_zero`, new Float32Array(c), [1, c])],
-      [count + 1, c],
-      `${base}/${label}_rows0`,
-      [attr.int('axis', 0)],
-    );
-  };
-  const index = (count: number, at: (image: number, row: number, col: number, p: number, q: number) => number) => {
-    const values: number[] = new Array(count * taps);
-    const [oh, ow] = count === n * h * w ? [h, w] : [ho, wo];
+  const nhwcRows = (v: Value, count: number, label: string) =>
+    b.reshape(b.transpose(v, [0, 2, 3, 1], `${base}/${label}_nhwc`), [count, v.shape[1]], `${base}/${label}_rows`);
+  /**
+   * [N*gh*gw, taps*c]: for each position of an N x gh x gw grid and each tap, the channels of the
+   * position of `v` (N x vh x vw) that `at` names, or zeros where it names none (-1).
+   */
+  const columns = (
+    v: Value,
+    [gh, gw]: number[],
+    label: string,
+    at: (row: number, col: number, p: number, q: number) => [number, number] | null,
+  ) => {
+    const [vh, vw, c] = [v.shape[2], v.shape[3], v.shape[1]];
+    const zeroRow = n * vh * vw;
+    const indices: number[] = new Array(n * gh * gw * taps);
     let k = 0;
     for (let image = 0; image < n; image++)
-      for (let row = 0; row < oh; row++)
-        for (let col = 0; col < ow; col++)
-          for (let p = 0; p < kh; p++) for (let q = 0; q < kw; q++) values[k++] = at(image, row, col, p, q);
-    return values;
+      for (let row = 0; row < gh; row++)
+        for (let col = 0; col < gw; col++)
+          for (let p = 0; p < kh; p++)
+            for (let q = 0; q < kw; q++) {
+              const source = at(row, col, p, q);
+              indices[k++] = source ? (image * vh + source[0]) * vw + source[1] : zeroRow;
+            }
+    const zero = b.constant(`${base}/${label}_zero`, new Float32Array(c), [1, c]);
+    const withZero = b.op('Concat', [nhwcRows(v, zeroRow, label), zero], [zeroRow + 1, c], `${base}/${label}_rows0`, [attr.int('axis', 0)]);
+    const count = n * gh * gw;
+    const index = b.int64Tensor(`${base}/${label}_cols`, indices, [count, taps]);
+    const gathered = b.op('Gather', [withZero, index], [count, taps, c], `${base}/${label}_col`);
+    return b.reshape(gathered, [count, taps * c], `${base}/${label}_cols_mat`);
   };
+  const inside = (y: number, x: number, [hh, ww]: number[]): [number, number] | null =>
+    y >= 0 && y < hh && x >= 0 && x < ww ? [y, x] : null;
   if (cout <= cin) {
     // Rows are x's positions; tap (p, q) of a row is the dz position it feeds, if any.
-    const count = n * h * w;
-    const zero = n * ho * wo;
-    const indices = index(count, (image, row, col, p, q) => {
+    const cols = columns(dz, [h, w], 'dz', (row, col, p, q) => {
       const [dy, dx] = [row + pt - p, col + pl - q];
-      if (dy % sh !== 0 || dx % sw !== 0) return zero;
-      const [y, xx] = [dy / sh, dx / sw];
-      return y >= 0 && y < ho && xx >= 0 && xx < wo ? (image * ho + y) * wo + xx : zero;
+      return dy % sh === 0 && dx % sw === 0 ? inside(dy / sh, dx / sw, [ho, wo]) : null;
     });
-    const gathered = b.op(
-      'Gather',
-      [rows(dz, cout, zero, 'dz'), b.int64Tensor(`${base}/dz_cols`, indices, [count, taps])],
-      [count, taps, cout],
-      `${base}/dz_col`,
-    );
-    const xRows = b.reshape(b.transpose(x, [0, 2, 3, 1], `${base}/x_nhwc`), [count, cin], `${base}/x_rows`);
-    const cols = b.reshape(gathered, [count, taps * cout], `${base}/dz_cols_mat`);
-    const dw = b.op('Gemm', [xRows, cols], [cin, taps * cout], `${base}/dw_gemm`, [attr.int('transA', 1)]);
+    const dw = b.op('Gemm', [nhwcRows(x, n * h * w, 'x'), cols], [cin, taps * cout], `${base}/dw_gemm`, [attr.int('transA', 1)]);
     return b.transpose(b.reshape(dw, [cin, kh, kw, cout], `${base}/dw_ihwo`), [1, 2, 0, 3], `${base}/dw`);
   }
   // Rows are dz's positions; tap (p, q) of a row is the x position under it, if inside the image.
-  const count = n * ho * wo;
-  const zero = n * h * w;
-  const indices = index(count, (image, row, col, p, q) => {
-    const [y, xx] = [row * sh + p - pt, col * sw + q - pl];
-    return y >= 0 && y < h && xx >= 0 && xx < w ? (image * h + y) * w + xx : zero;
-  });
-  const gathered = b.op(
-    'Gather',
-    [rows(x, cin, zero, 'x'), b.int64Tensor(`${base}/x_cols`, indices, [count, taps])],
-    [count, taps, cin],
-    `${base}/x_col`,
-  );
-  const dzRows = b.reshape(b.transpose(dz, [0, 2, 3, 1], `${base}/dz_nhwc`), [count, cout], `${base}/dz_rows`);
-  const cols = b.reshape(gathered, [count, taps * cin], `${base}/x_cols_mat`);
-  const dw = b.op('Gemm', [cols, dzRows], [taps * cin, cout], `${base}/dw_gemm`, [attr.int('transA', 1)]);
+  const cols = columns(x, [ho, wo], 'x', (row, col, p, q) => inside(row * sh + p - pt, col * sw + q - pl, [h, w]));
+  const dw = b.op('Gemm', [cols, nhwcRows(dz, n * ho * wo, 'dz')], [taps * cin, cout], `${base}/dw_gemm`, [attr.int('transA', 1)]);
   return b.reshape(dw, [kh, kw, cin, cout], `${base}/dw`);
 }
 
