@@ -63,7 +63,8 @@ const bench = parse(process.env.BENCH), step = parse(process.env.STEP);
 const cpu = parse(process.env.EVAL_CPU), dev = parse(process.env.EVAL_DEV);
 const psnr = (r) => r?.mean?.psnr ?? r?.summary?.mean?.psnr ?? null;
 const evalDiff = psnr(cpu) !== null && psnr(dev) !== null ? Math.abs(psnr(cpu) - psnr(dev)) : null;
-const stepAgrees = step ? step.lossRel < 1e-4 && step.weightsMaxRelRms < 1e-4 : false;
+const agrees = (s) => s.lossRel < 1e-4 && s.weightsMaxRelRms < 1e-4;
+const stepAgrees = step?.gan ? agrees(step) && agrees(step.gan) : false;
 const evalAgrees = evalDiff === null ? null : evalDiff < 0.01;
 console.log(JSON.stringify({
   gpu: process.env.GPU, device: process.env.DEVICE, cuda: step?.cuda ?? null,
