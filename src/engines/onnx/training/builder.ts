@@ -173,6 +173,13 @@ export class GraphBuilder {
     return this.op('Slice', [x, this.int64s(starts), this.int64s(ends), this.int64s(axes)], shape, base);
   }
 
+  /** x reversed along `axes`: a Slice with step -1 from each axis's last index to before its first. */
+  reverse(x: Value, axes: number[], base: string): Value {
+    const beforeFirst = -(2 ** 31);
+    const each = (v: number) => this.int64s(axes.map(() => v));
+    return this.op('Slice', [x, each(-1), each(beforeFirst), this.int64s(axes), each(-1)], x.shape, base);
+  }
+
   /** The serialised ModelProto. */
   encode(name: string): Uint8Array {
     const model: onnx.IModelProto = {

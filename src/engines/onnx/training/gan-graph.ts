@@ -19,11 +19,11 @@ import { GraphBuilder, type Value } from './builder';
 import { pixelLossTerm, sigmoidCrossEntropyTerm } from './losses';
 import { forwardNetwork, type WeightSources } from './network';
 import type { OptimizerSpec } from './optimizers';
+import { IMAGENET_BGR_MEANS } from '../../../models/vgg';
 import { finiteGuard, paramUpdate, roleInputs, stateUpdate, toNchw, type RoleGraph, type RoleInputs, type StepGraph } from './step-graph';
 
-/** The content loss's feature scale (the paper's 1/12.75) and VGG's input means (BGR). */
+/** The content loss's feature scale (the paper's 1/12.75). */
 const FEATURE_SCALE = 1 / 12.75;
-const IMAGENET_BGR_MEANS = [103.939, 116.779, 123.68];
 
 export interface GanStepSpec {
   generator: tf.LayersModel;
@@ -60,8 +60,7 @@ function updatedSources(inputs: RoleInputs, newParams: Value[]): WeightSources {
 
 /** VGG's preprocessing of an RGB [0, 1] NCHW image: BGR, 0..255, minus the ImageNet means. */
 function vggPreprocess(b: GraphBuilder, x: Value, base: string): Value {
-  const big = -(2 ** 31);
-  const bgr = b.op('Slice', [x, b.int64s([-1]), b.int64s([big]), b.int64s([1]), b.int64s([-1])], x.shape, `${base}/bgr`);
+  const bgr = b.reverse(x, [1], `${base}/bgr`);
   const scaled = b.mul(bgr, b.scalar(255), `${base}/255`);
   return b.sub(scaled, b.constant(`${base}/means`, IMAGENET_BGR_MEANS, [1, 3, 1, 1]), `${base}/centred`);
 }
@@ -112,9 +111,7 @@ export function buildGanStep(spec: GanStepSpec): StepGraph {
     content = term.loss;
     const dPre = fSr.backward(b.mul(term.grad, scale, 'content_grad_features')).input;
     if (dPre) {
-      const big = -(2 ** 31);
-      const d255 = b.mul(dPre, b.scalar(255), 'content_grad_255');
-      dSrContent = b.op('Slice', [d255, b.int64s([-1]), b.int64s([big]), b.int64s([1]), b.int64s([-1])], d255.shape, 'content_grad_rgb');
+      dSrContent = b.reverse(b.mul(dPre, b.scalar(255), 'content_grad_255'), [1], 'content_grad_rgb');
     }
   } else {
     const term = pixelLossTerm(b, 'mse', sr, hr, 'content');

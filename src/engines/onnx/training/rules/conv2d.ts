@@ -71,12 +71,6 @@ function readConfig(layer: { name: string; getConfig(): unknown }): {
   return { strides: pair(c.strides), padding: c.padding, activation: activationKind(c.activation, layer.name) };
 }
 
-/** `v` ([a, b, h, w]) reversed in both spatial axes: a Slice with step -1 from the last index. */
-function flipSpatial(b: GraphBuilder, v: Value, base: string): Value {
-  const beforeFirst = -(2 ** 31);
-  return b.op('Slice', [v, b.int64s([-1, -1]), b.int64s([beforeFirst, beforeFirst]), b.int64s([2, 3]), b.int64s([-1, -1])], v.shape, base);
-}
-
 /** The filter gradient in HWIO: one Conv over the batch-as-channels view (see the file comment). */
 function filterGradientByConv(b: GraphBuilder, x: Value, dz: Value, g: ConvGeometry, base: string): Value {
   const [kh, kw] = g.kernel;
@@ -154,7 +148,7 @@ function filterGradientByDzConv(b: GraphBuilder, x: Value, dz: Value, g: ConvGeo
     attr.ints('kernel_shape', [hp, wp]),
     attr.ints('pads', [kh - 1, kw - 1, kh - 1, kw - 1]),
   ]);
-  const dw = flipSpatial(b, flipped, `${base}/dw_unflip`);
+  const dw = b.reverse(flipped, [2, 3], `${base}/dw_unflip`);
   return b.transpose(dw, [2, 3, 1, 0], `${base}/dw`);
 }
 
@@ -242,7 +236,7 @@ export function inputGradient(b: GraphBuilder, dz: Value, kernel: Value, oihw: V
   if (g.strides[0] === 1 && g.strides[1] === 1) {
     // HWIO -> [in, out, kh, kw], reversed in both spatial axes.
     const swapped = b.transpose(kernel, [2, 3, 0, 1], `${base}/w_io`);
-    const flipped = flipSpatial(b, swapped, `${base}/w_flip`);
+    const flipped = b.reverse(swapped, [2, 3], `${base}/w_flip`);
     const [pt, pl, pb, pr] = g.pads;
     return b.op('Conv', [dz, flipped], x.shape, `${base}/dx`, [
       attr.ints('kernel_shape', [kh, kw]),
