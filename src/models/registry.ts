@@ -31,6 +31,8 @@ export interface ArchitectureSpec<Options extends Record<string, unknown> = Reco
    * counts a quarter): what one output pixel costs in working memory, for automatic tiling.
    */
   featureChannels(options: Options): number;
+  /** Options that only choose the initial weights: checkpoints that differ in them hold the same network. */
+  initOnly?: readonly (keyof Options & string)[];
 }
 
 const registry = new Map<string, ArchitectureSpec>();
@@ -44,6 +46,24 @@ export function registerArchitecture<O extends Record<string, unknown>>(spec: Ar
   };
   registry.set(spec.name, registered as unknown as ArchitectureSpec);
   return registered;
+}
+
+/**
+ * Whether two option sets (a checkpoint's, a config's) describe the same network: both read through
+ * the architecture's schema (so keys added since either was written take their defaults), compared
+ * without the options that only choose initial weights.
+ */
+export function sameNetwork(name: string, a: unknown, b: unknown): boolean {
+  const spec = findArchitecture(name);
+  if (!spec) return false;
+  const normalised = (options: unknown): string | undefined => {
+    const parsed = spec.options.safeParse(options ?? {});
+    if (!parsed.success) return undefined;
+    const kept = Object.entries(parsed.data).filter(([key]) => !(spec.initOnly ?? []).includes(key));
+    return JSON.stringify(kept.sort(([x], [y]) => (x < y ? -1 : 1)));
+  };
+  const [x, y] = [normalised(a), normalised(b)];
+  return x !== undefined && x === y;
 }
 
 export function findArchitecture(name: string): ArchitectureSpec | undefined {

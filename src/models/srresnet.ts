@@ -21,6 +21,13 @@ const options = z
      * matters on a CPU's budget of iterations.
      */
     global_skip: z.enum(['none', 'bilinear']).default('none'),
+    /**
+     * How the sub-pixel convolutions start. 'icnr' (Aitken et al. 2017): the f*f outputs that
+     * depth-to-space spreads over one f x f cell share one kernel, so an untrained upsampler is
+     * nearest-neighbour upscaling of a convolution and starts without a checkerboard. 'he': every
+     * output channel its own He-normal kernel.
+     */
+    upsample_init: z.enum(['icnr', 'he']).default('icnr'),
   })
   .strict();
 
@@ -56,6 +63,19 @@ export function upsampleFactors(scale: number): number[] {
   throw new Error(`SRResNet supports scales 2, 3 and 4, not ${scale}`);
 }
 
+/**
+ * An ICNR kernel for a sub-pixel convolution with `width` * factor^2 outputs: one He-normal kernel
+ * per shuffled channel, repeated for each of the factor^2 positions of its cell. Depth-to-space
+ * (DCR, as tf.depthToSpace) reads output channel (dy * factor + dx) * width + c as channel c at
+ * (dy, dx), so tiling along the output axis puts the copies where that cell's pixels come from.
+ */
+export function icnrKernel(kernelSize: number, inChannels: number, width: number, factor: number, seed: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const base = tf.initializers.heNormal({ seed }).apply([kernelSize, kernelSize, inChannels, width]) as tf.Tensor4D;
+    return tf.tile(base, [1, 1, 1, factor * factor]);
+  });
+}
+
 function upsampler(conv: Conv, x: T, width: number, factor: number, i: number): T {
   let y = conv(width * factor * factor, 3, `up${i}_conv`).apply(x) as T;
   y = new DepthToSpace({ blockSize: factor, name: `up${i}_shuffle` }).apply(y) as T;
@@ -72,46 +92,62 @@ export const srresnet = registerArchitecture<SrresnetOptions>({
   shrink: () => 0,
   // The last upsampler: width * f^2 channels at 1/f of the output resolution, then width at it.
   featureChannels: (o) => o.width,
+  initOnly: ['upsample_init'],
   build(o, scale, seed) {
-    const conv = seededConv(seed);
-    const input = tf.input({ shape: [null, null, 3], name: 'lr' });
-    const head = prelu('head_prelu').apply(conv(o.width, 9, 'head_conv').apply(input)) as T;
-    let x = head;
-    for (let i = 0; i < o.blocks; i++) x = residualBlock(conv, x, o.width, i);
-    x = bn('body_bn').apply(conv(o.width, 3, 'body_conv').apply(x)) as T;
-    x = tf.layers.add({ name: 'long_skip' }).apply([head, x]) as T;
-    upsampleFactors(scale).forEach((f, i) => (x = upsampler(conv, x, o.width, f, i)));
-    const tailSeed = seeds(seed)() + 9973;
-    if (o.global_skip === 'bilinear') {
-      // A small residual at the start (a hundredth of He's variance): early outputs stay near the interpolation.
-      x = tf.layers
-        .conv2d({
-          filters: 3,
-          kernelSize: o.tail_kernel,
-          padding: 'same',
-          name: 'tail_conv',
-          kernelInitializer: tf.initializers.varianceScaling({ scale: 0.01, seed: tailSeed }),
-        })
-        .apply(x) as T;
-      const base = new ResizeBilinear({ factor: scale, name: 'base_upscale' }).apply(input) as T;
-      const out = tf.layers.add({ name: 'global_skip' }).apply([base, x]) as T;
-      return tf.model({ inputs: input, outputs: out, name: 'srresnet' });
+    const model = buildLayers(o, scale, seed);
+    if (o.upsample_init === 'icnr') {
+      const nextSeed = seeds(seeds(seed)() + 7717);
+      upsampleFactors(scale).forEach((f, i) => {
+        const layer = model.getLayer(`up${i}_conv`);
+        const [, bias] = layer.getWeights();
+        const icnr = icnrKernel(3, o.width, o.width, f, nextSeed());
+        layer.setWeights([icnr, bias]);
+        icnr.dispose();
+      });
     }
-    // tanh output layer: Glorot's initialisation keeps it out of saturation at the start.
+    return model;
+  },
+});
+
+function buildLayers(o: SrresnetOptions, scale: number, seed?: number): tf.LayersModel {
+  const conv = seededConv(seed);
+  const input = tf.input({ shape: [null, null, 3], name: 'lr' });
+  const head = prelu('head_prelu').apply(conv(o.width, 9, 'head_conv').apply(input)) as T;
+  let x = head;
+  for (let i = 0; i < o.blocks; i++) x = residualBlock(conv, x, o.width, i);
+  x = bn('body_bn').apply(conv(o.width, 3, 'body_conv').apply(x)) as T;
+  x = tf.layers.add({ name: 'long_skip' }).apply([head, x]) as T;
+  upsampleFactors(scale).forEach((f, i) => (x = upsampler(conv, x, o.width, f, i)));
+  const tailSeed = seeds(seed)() + 9973;
+  if (o.global_skip === 'bilinear') {
+    // A small residual at the start (a hundredth of He's variance): early outputs stay near the interpolation.
     x = tf.layers
       .conv2d({
         filters: 3,
         kernelSize: o.tail_kernel,
         padding: 'same',
-        activation: 'tanh',
         name: 'tail_conv',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: tailSeed }),
+        kernelInitializer: tf.initializers.varianceScaling({ scale: 0.01, seed: tailSeed }),
       })
       .apply(x) as T;
-    const out = new ScaleShift({ scale: 0.5, offset: 0.5, name: 'to_unit' }).apply(x) as T;
+    const base = new ResizeBilinear({ factor: scale, name: 'base_upscale' }).apply(input) as T;
+    const out = tf.layers.add({ name: 'global_skip' }).apply([base, x]) as T;
     return tf.model({ inputs: input, outputs: out, name: 'srresnet' });
-  },
-});
+  }
+  // tanh output layer: Glorot's initialisation keeps it out of saturation at the start.
+  x = tf.layers
+    .conv2d({
+      filters: 3,
+      kernelSize: o.tail_kernel,
+      padding: 'same',
+      activation: 'tanh',
+      name: 'tail_conv',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: tailSeed }),
+    })
+    .apply(x) as T;
+  const out = new ScaleShift({ scale: 0.5, offset: 0.5, name: 'to_unit' }).apply(x) as T;
+  return tf.model({ inputs: input, outputs: out, name: 'srresnet' });
+}
 
 /**
  * A deeper SRResNet that computes exactly what `source` computes: the source's layers keep their

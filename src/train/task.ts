@@ -9,6 +9,7 @@ import type { TrainingConfig } from '../config/schema';
 import { UsageError } from '../core/errors';
 import type { Batch } from '../data/patches';
 import { loadCheckpoint, type InitOrigin, type LoadedCheckpoint, type NamedWeights } from '../checkpoint';
+import { sameNetwork } from '../models';
 
 /** Losses of one step by name; `loss` is the one minimised. */
 export type StepLosses = { loss: number } & Record<string, number>;
@@ -99,7 +100,7 @@ export async function initialWeights(config: TrainingConfig, model: tf.LayersMod
   const loaded = await loadCheckpoint(dir);
   try {
     const { meta } = loaded;
-    if (meta.architecture !== config.model || JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
+    if (meta.architecture !== config.model || !sameNetwork(config.model, meta.options, config.network)) {
       throw new UsageError(
         `--init ${dir} holds ${meta.architecture} ${JSON.stringify(meta.options)}, which does not fit ${config.model} ${JSON.stringify(config.network)}`,
       );

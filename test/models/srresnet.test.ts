@@ -4,7 +4,7 @@
  * interpolation, and deepening a trained network without changing what it computes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getArchitecture } from '../../src/models';
+import { getArchitecture, sameNetwork } from '../../src/models';
 import { deepenSrresnet, type SrresnetOptions } from '../../src/models/srresnet';
 import { useTestBackend } from '../helpers/env';
 
@@ -72,4 +72,59 @@ it('deepening adds blocks that start as identities: the same output, the old wei
     small.dispose();
     deep.dispose();
   }
+});
+
+describe('sub-pixel convolutions start as ICNR (no checkerboard) unless upsample_init is he', () => {
+  /** The largest spread of values inside any f x f cell of each channel of `y` ([1, H, W, C]). */
+  function cellSpread(y: tf.Tensor4D, f: number): number {
+    const [, h, w, c] = y.shape;
+    const cells = tf.tidy(() =>
+      y
+        .reshape([h / f, f, w / f, f, c])
+        .transpose([0, 2, 4, 1, 3])
+        .reshape([-1, f * f]),
+    );
+    const spread = tf.tidy(() => cells.max(1).sub(cells.min(1)).max().dataSync()[0]);
+    cells.dispose();
+    return spread;
+  }
+
+  it.each([
+    [2, [2]],
+    [3, [3]],
+    [4, [2, 2]],
+  ])('x%i: every cell of each shuffled upsampler output is one value at the start', (scale, factors) => {
+    const model = srresnet.build(srresnet.options.parse({ blocks: 1, width: 4 }), scale as number, 5);
+    const he = srresnet.build(srresnet.options.parse({ blocks: 1, width: 4, upsample_init: 'he' }), scale as number, 5);
+    const before = tf.memory().numTensors;
+    try {
+      (factors as number[]).forEach((f, i) => {
+        for (const [net, cellsEqual] of [
+          [model, true],
+          [he, false],
+        ] as const) {
+          const probe = tf.model({ inputs: net.inputs, outputs: net.getLayer(`up${i}_shuffle`).output as tf.SymbolicTensor });
+          const y = tf.tidy(() => probe.predict(tf.randomUniform([1, 6, 6, 3], 0, 1, 'float32', 3)) as tf.Tensor4D);
+          const spread = cellSpread(y, f);
+          y.dispose();
+          if (cellsEqual) expect(spread).toBeLessThan(1e-6);
+          else expect(spread).toBeGreaterThan(1e-3);
+        }
+      });
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      model.dispose();
+      he.dispose();
+    }
+  });
+});
+
+it('sameNetwork: options written before upsample_init existed, or with the other init, hold the same network', () => {
+  const old = { blocks: 16, width: 64, tail_kernel: 9, global_skip: 'bilinear' };
+  expect(sameNetwork('srresnet', old, srresnet.options.parse(old))).toBe(true);
+  expect(sameNetwork('srresnet', { ...old, upsample_init: 'he' }, { ...old, upsample_init: 'icnr' })).toBe(true);
+  expect(sameNetwork('srresnet', { tail_kernel: 9, global_skip: 'bilinear', width: 64, blocks: 16 }, old)).toBe(true);
+  expect(sameNetwork('srresnet', old, { ...old, width: 32 })).toBe(false);
+  expect(sameNetwork('srresnet', old, { ...old, unknown_key: 1 })).toBe(false);
+  expect(sameNetwork('no-such-architecture', old, old)).toBe(false);
 });

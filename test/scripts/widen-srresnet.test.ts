@@ -61,7 +61,7 @@ it.each(cases)('computes what the source computes ($name), with the copies told 
   const wide = networks.model;
   const x = tf.randomUniform([2, 7, 6, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
   try {
-    expect(meta.options).toEqual({ blocks: 2, width: 12, tail_kernel: tail, global_skip: options.global_skip });
+    expect(meta.options).toEqual({ blocks: 2, width: 12, tail_kernel: tail, global_skip: options.global_skip, upsample_init: 'icnr' });
     expect(meta).toMatchObject({ architecture: 'srresnet', scale, widened: { from: source, width: [8, 12], tail_kernel: [3, tail] } });
     expect(wide.getLayer('tail_conv').getWeights()[0].shape).toEqual([tail, tail, 12, 3]);
     // Inference (moving statistics, which the test checkpoint has away from 0 and 1) and training mode (batch statistics).
