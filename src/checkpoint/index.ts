@@ -38,8 +38,11 @@ export interface CheckpointMeta {
     /** The checkpoint the run started from (`--init`), as it was then: `iterations` and `seconds` are its own training. */
     init?: InitOrigin;
   };
-  /** The validation score of these weights, when they were validated (iteration = training.iterations). */
-  validation?: { dataset: string; psnr: number; ssim: number; iteration: number };
+  /**
+   * The validation score of these weights, when they were validated (iteration = training.iterations):
+   * means over the validation images; `niqe` when the run measured it (train.val_metrics).
+   */
+  validation?: { dataset: string; psnr: number; ssim: number; niqe?: number; iteration: number };
   createdAt: string;
 }
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CONTENT_LOSS_NAMES } from '../losses/content';
 import { PIXEL_LOSS_NAMES } from '../losses/pixel';
+import { DEFAULT_METRICS, METRIC_NAMES, type MetricName } from '../metrics/registry';
 
 const dataSchema = z
   .object({
@@ -43,6 +44,15 @@ const scheduleSchema = z
   })
   .strict();
 
+/** What a run's `best/` may be chosen by (see train/best.ts). */
+export const BEST_BY = ['psnr', 'niqe'] as const;
+export type BestBy = (typeof BEST_BY)[number];
+
+/** The metrics a validation reports: those listed, and always PSNR and SSIM (both come from one comparison), in the registry's order. */
+export function validationMetrics(listed: readonly MetricName[]): MetricName[] {
+  return METRIC_NAMES.filter((m) => m === 'psnr' || m === 'ssim' || listed.includes(m));
+}
+
 const trainSchema = z
   .object({
     iterations: z.number().int().min(1),
@@ -60,8 +70,33 @@ const trainSchema = z
     on_nan: z.enum(['stop', 'skip']).default('stop'),
     /** Write a PNG strip LR | bicubic | SR | HR of a fixed validation crop this often (default: at each validation). */
     strip_every: z.number().int().min(1).optional(),
+    /** What each validation measures: psnr and ssim always; niqe (no-reference, lower is more natural) when listed. */
+    val_metrics: z
+      .array(z.enum(METRIC_NAMES as [MetricName, ...MetricName[]]))
+      .default([...DEFAULT_METRICS])
+      .transform(validationMetrics),
+    /** What best/ holds: the highest validation PSNR, or the lowest NIQE among validations at or above best_min_psnr. */
+    best_by: z.enum(BEST_BY).default('psnr'),
+    /** best_by niqe: the PSNR floor (dB) a validation must reach to compete on NIQE. */
+    best_min_psnr: z.number().optional(),
   })
   .strict();
+
+type TrainSection = Pick<z.infer<typeof trainSchema>, 'val_metrics' | 'best_by' | 'best_min_psnr'>;
+
+/** The checks across keys of one train section (its path is prefixed by the caller's). */
+function checkBestChoice(train: TrainSection, ctx: z.RefinementCtx): void {
+  const issue = (key: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message });
+  if (train.best_by === 'niqe' && !train.val_metrics.includes('niqe')) {
+    issue('best_by', "'niqe' needs niqe in val_metrics (val_metrics: [psnr, ssim, niqe])");
+  }
+  if (train.best_by === 'niqe' && train.best_min_psnr === undefined) {
+    issue('best_by', "'niqe' needs best_min_psnr, the PSNR floor (dB) a validation must reach: NIQE alone rewards noise");
+  }
+  if (train.best_by === 'psnr' && train.best_min_psnr !== undefined) {
+    issue('best_min_psnr', 'is the PSNR floor of best_by: niqe, and has no use with best_by: psnr');
+  }
+}
 
 const discriminatorSchema = z
   .object({
@@ -96,7 +131,7 @@ export const trainingConfigSchema = z
     /** Architecture options, validated by the model's own schema. */
     network: z.record(z.string(), z.unknown()).default({}),
     data: dataSchema,
-    train: trainSchema,
+    train: trainSchema.superRefine(checkBestChoice),
     /** Where checkpoints and logs go. */
     out: z.string().min(1).optional(),
     /** Start from the weights of this checkpoint (same architecture and options; any scale). */
@@ -124,11 +159,12 @@ export const srganConfigSchema = z
     /** Generator (SRResNet) options. */
     network: z.record(z.string(), z.unknown()).default({}),
     data: dataSchema,
-    pretrain: trainSchema.extend(phaseBatch),
+    pretrain: trainSchema.extend(phaseBatch).superRefine(checkBestChoice),
     gan: trainSchema
       .merge(ganOptionsSchema.omit({ discriminator: true }))
       .extend(phaseBatch)
-      .strict(),
+      .strict()
+      .superRefine(checkBestChoice),
     discriminator: discriminatorSchema.default({}),
   })
   .strict();

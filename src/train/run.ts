@@ -18,7 +18,7 @@ import { loadTrainingSet } from '../data/training-set';
 import { upscaleWithNetwork } from '../infer/model-upscaler';
 import type { Upscaler } from '../infer/upscaler';
 import { readImage } from '../image/io';
-import { describeNetwork, type NetworkDescription } from '../models';
+import { describeNetwork, sameNetwork, type NetworkDescription } from '../models';
 import { evaluate, minEvalSize } from '../infer/evaluate';
 import { Rng, type RngState } from '../core/rng';
 import { writeFileAtomic } from '../core/atomic';
@@ -33,6 +33,8 @@ import {
   type NamedWeights,
 } from '../checkpoint';
 import { appendLog, readLog, truncateLog, writeCurvesPng } from './log';
+import { bestRule, isNewBest, meanNiqe, type ValidationScore } from './best';
+import { niqeMinimum, niqeScorable, validationNiqe } from './validation';
 import { learningRateAt } from './schedule';
 import { stripCrop, writeStrip, type StripCrop } from './strip';
 import { restoreOptimizer, type StepLosses, type TaskFactory, type TrainingTask } from './task';
@@ -44,12 +46,15 @@ export type TrainEvent =
   | { type: 'start'; iteration: number; iterations: number; resumed: boolean; trainImages: number }
   /** `loss` is what is minimised (the generator's total for a GAN); `losses` has every term. */
   | { type: 'step'; iteration: number; loss: number; losses: StepLosses; lr: number; itPerSec: number }
-  | { type: 'validation'; iteration: number; psnr: number; ssim: number; best: boolean }
+  /** Means over the validation images; `niqe` when train.val_metrics asks for it and it is defined. */
+  | { type: 'validation'; iteration: number; psnr: number; ssim: number; niqe?: number; best: boolean }
   | { type: 'checkpoint'; iteration: number; which: 'last' | 'best'; dir: string }
   | { type: 'strip'; iteration: number; file: string }
   | { type: 'nan'; iteration: number; action: 'skip' | 'stop' }
   /** The engine running the steps, and why 'auto' did not pick onnx when it did not. */
-  | { type: 'engine'; engine: string; note?: string };
+  | { type: 'engine'; engine: string; note?: string }
+  /** Something the run goes on without: a validation image too small for NIQE, a validation without NIQE. */
+  | { type: 'warning'; message: string; file?: string; iteration?: number };
 
 export interface TrainRunOptions {
   config: TrainingConfig;
@@ -69,7 +74,7 @@ export interface TrainRunOptions {
 export interface TrainSummary {
   iteration: number;
   stoppedEarly: boolean;
-  best?: { psnr: number; ssim: number; iteration: number };
+  best?: ValidationScore;
   seconds: number;
   out: string;
 }
@@ -77,7 +82,8 @@ export interface TrainSummary {
 interface RunState {
   iteration: number;
   rng: RngState;
-  best?: { psnr: number; ssim: number; iteration: number };
+  /** The validation best/ holds (train.best_by chose it); a run from before NIQE has no `niqe` here. */
+  best?: ValidationScore;
   seconds: number;
   /** Kept from the fresh start: the init folder's weights (e.g. a run's best/) may have moved on since. */
   init?: InitOrigin;
@@ -102,6 +108,8 @@ interface RunFolder {
 
 interface RunData {
   valImages: string[];
+  /** Those of valImages NIQE is measured on (all that are big enough), when train.val_metrics has niqe. */
+  niqeImages: Set<string>;
   trainImages: number;
   sampler: PatchSampler;
 }
@@ -136,7 +144,7 @@ function checkCompatible(meta: CheckpointMeta, config: TrainingConfig, label: st
   if (meta.model !== label) throw new UsageError(`${dir} is a ${meta.model} run, not a ${label} one; choose another --out`);
   if (meta.scale !== config.scale)
     throw new UsageError(`checkpoint ${dir} was trained for x${meta.scale}, but the config asks for x${config.scale}`);
-  if (JSON.stringify(meta.options) !== JSON.stringify(config.network)) {
+  if (!sameNetwork(config.model, meta.options, config.network)) {
     throw new UsageError(
       `checkpoint ${dir} has network options ${JSON.stringify(meta.options)}, the config ${JSON.stringify(config.network)}`,
     );
@@ -179,12 +187,18 @@ async function openRunFolder(options: TrainRunOptions, label: string): Promise<R
   return { ...folder, hasRun };
 }
 
+interface ImageSize {
+  file: string;
+  width: number;
+  height: number;
+}
+
 /**
  * The first `limit` images that decode and are big enough to score at `scale`, so a bad validation
  * file is skipped once, with a warning, instead of failing the first validation after training.
  */
-async function readableImages(files: string[], limit: number | undefined, scale: number, emit: Emit): Promise<string[]> {
-  const good: string[] = [];
+async function readableImages(files: string[], limit: number | undefined, scale: number, emit: Emit): Promise<ImageSize[]> {
+  const good: ImageSize[] = [];
   const min = minEvalSize(scale);
   for (const file of files) {
     if (limit !== undefined && good.length >= limit) break;
@@ -194,7 +208,7 @@ async function readableImages(files: string[], limit: number | undefined, scale:
         emit({ type: 'skipped', file, reason: `smaller than the ${min}x${min} pixels needed to score it at x${scale}` });
         continue;
       }
-      good.push(file);
+      good.push({ file, width: image.width, height: image.height });
     } catch (err) {
       if (!(err instanceof SrError)) throw err;
       emit({ type: 'skipped', file, reason: err.message });
@@ -212,6 +226,29 @@ function validationSource(config: TrainingConfig): { dir: string; limit?: number
   return { dir: firstTraining, limit: config.data.val_images ?? heldOut };
 }
 
+/**
+ * The validation images NIQE is measured on, when asked: those big enough for its blocks, each
+ * other one a warning. None big enough is a usage error, said before the training data loads.
+ */
+function niqeImagesOf(images: ImageSize[], config: TrainingConfig, warn: Emit): Set<string> {
+  if (!config.train.val_metrics.includes('niqe') || images.length === 0) return new Set();
+  const scale = config.scale;
+  const fit = images.filter((image) => niqeScorable(image.width, image.height, scale));
+  if (fit.length === 0) {
+    throw new UsageError(
+      `train.val_metrics has niqe, but none of the ${images.length} validation images is big enough for it at x${scale} (it needs ${niqeMinimum(scale)}): validate on larger images, or drop niqe`,
+    );
+  }
+  for (const image of images.filter((i) => !fit.includes(i))) {
+    warn({
+      type: 'warning',
+      file: image.file,
+      message: `${image.file}: ${image.width}x${image.height} is too small for NIQE at x${scale} (${niqeMinimum(scale)}): validation NIQE is the mean over the other ${fit.length}`,
+    });
+  }
+  return new Set(fit.map((i) => i.file));
+}
+
 /** Validation images and training patches, in the order the run warns about them. */
 async function loadRunData(config: TrainingConfig, network: NetworkDescription, emit: Emit): Promise<RunData> {
   const patch = config.data.patch_size;
@@ -220,7 +257,9 @@ async function loadRunData(config: TrainingConfig, network: NetworkDescription, 
   // Validation images are picked first (a counted subset is held out of training, below); their
   // warnings follow the training set's, in the order the run uses them.
   const valWarnings: TrainEvent[] = [];
-  const valImages = await readableImages(listImages(val.dir), val.limit, config.scale, (e) => valWarnings.push(e));
+  const valSizes = await readableImages(listImages(val.dir), val.limit, config.scale, (e) => valWarnings.push(e));
+  const valImages = valSizes.map((i) => i.file);
+  const niqeImages = niqeImagesOf(valSizes, config, (e) => valWarnings.push(e));
   const pairs = await loadTrainingSet(config.data.train ?? [], {
     scale: config.scale,
     space: network.inputSpace,
@@ -239,7 +278,7 @@ async function loadRunData(config: TrainingConfig, network: NetworkDescription, 
     batchSize: config.data.batch_size,
     augment: config.data.augment,
   });
-  return { valImages, trainImages: pairs.length, sampler };
+  return { valImages, niqeImages, trainImages: pairs.length, sampler };
 }
 
 /** The task and the run's state: restored from last/ (weights, optimizer slots, RNG), or fresh. */
@@ -366,27 +405,56 @@ async function saveRunCheckpoint(ctx: RunContext, which: 'last' | 'best', valida
   ctx.emit({ type: 'checkpoint', iteration: state.iteration, which, dir });
 }
 
-/** Loss terms plotted in curves.png, besides the validation PSNR. */
+/** Loss terms plotted in curves.png, then the validation PSNR (and NIQE when measured). */
 function curveFields(config: TrainingConfig, losses: string[]) {
   const label = (key: string) =>
     key === 'loss' ? `training loss (${config.gan ? 'generator total' : config.train.loss})` : key.replace(/_/g, ' ');
-  return [...losses.map((key) => ({ key, label: label(key), logY: true })), { key: 'val_psnr', label: 'validation PSNR (dB, Y)' }];
+  return [
+    ...losses.map((key) => ({ key, label: label(key), logY: true })),
+    { key: 'val_psnr', label: 'validation PSNR (dB, Y)' },
+    ...(config.train.val_metrics.includes('niqe') ? [{ key: 'val_niqe', label: 'validation NIQE (Y, lower is more natural)' }] : []),
+  ];
+}
+
+/**
+ * Scores the validation images: PSNR and SSIM means, and the mean NIQE over the images big enough
+ * for it (undefined, with a warning, when it is undefined on one of them).
+ */
+async function scoreValidation(ctx: RunContext): Promise<ValidationScore> {
+  const { config, state, data } = ctx;
+  const iteration = state.iteration;
+  const niqes: (number | undefined)[] = [];
+  let index = 0;
+  const result = await evaluate({
+    datasetName: config.data.val ?? '',
+    images: data.valImages,
+    upscaler: ctx.upscaler,
+    // evaluate scores the images one after another, in the order given.
+    onScored: ({ sr }) => {
+      const file = data.valImages[index++];
+      if (!data.niqeImages.has(file)) return;
+      const { niqe, reason } = validationNiqe(sr, config.scale);
+      niqes.push(niqe);
+      if (reason) ctx.emit({ type: 'warning', file, iteration, message: `${file}: ${reason}; this validation has no NIQE` });
+    },
+  });
+  const { psnr, ssim } = result.mean;
+  const niqe = data.niqeImages.size > 0 ? meanNiqe(niqes) : undefined;
+  return { psnr, ssim, ...(niqe === undefined ? {} : { niqe }), iteration };
 }
 
 async function validate(ctx: RunContext): Promise<{ isBest: boolean; score: NonNullable<CheckpointMeta['validation']> }> {
   const { config, state, folder } = ctx;
   await ctx.task.sync?.();
-  const dataset = config.data.val ?? '';
-  const result = await evaluate({ datasetName: dataset, images: ctx.data.valImages, upscaler: ctx.upscaler });
-  const { psnr, ssim } = result.mean;
-  const iteration = state.iteration;
-  const isBest = !state.best || psnr > state.best.psnr;
-  if (isBest) state.best = { psnr, ssim, iteration };
-  appendLog(folder.logFile, { iter: iteration, val_psnr: psnr, val_ssim: ssim });
-  ctx.emit({ type: 'validation', iteration, psnr, ssim, best: isBest });
+  const score = await scoreValidation(ctx);
+  const { psnr, ssim, niqe, iteration } = score;
+  const isBest = isNewBest(score, state.best, bestRule(config.train));
+  if (isBest) state.best = score;
+  appendLog(folder.logFile, { iter: iteration, val_psnr: psnr, val_ssim: ssim, val_niqe: niqe });
+  ctx.emit({ type: 'validation', iteration, psnr, ssim, ...(niqe === undefined ? {} : { niqe }), best: isBest });
   const fields = curveFields(config, ctx.lossNames.length ? ctx.lossNames : ['loss']);
   await writeCurvesPng(path.join(folder.out, 'curves.png'), readLog(folder.logFile), fields);
-  return { isBest, score: { dataset, psnr, ssim, iteration } };
+  return { isBest, score: { dataset: config.data.val ?? '', ...score } };
 }
 
 async function saveStrip(ctx: RunContext, strip: StripCrop): Promise<void> {

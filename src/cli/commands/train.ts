@@ -5,6 +5,7 @@ import { SRGAN_PHASES } from '../../config/schema';
 import { notice, outputMode, progressBar, style, type OutputMode } from '../../core/terminal';
 import { backendSummary } from '../../runtime/tfjs';
 import { recipeFor } from '../../train/recipes';
+import type { ValidationScore } from '../../train/best';
 import type { TrainEvent } from '../../train/run';
 import { TRAINING_ENGINES, type TrainingEngineChoice } from '../../train/engine';
 import type { StepLosses } from '../../train/task';
@@ -23,9 +24,15 @@ function formatLosses(losses: StepLosses, digits: number): string {
   return names.map((name) => `${label(name)} ${losses[name].toExponential(digits)}`).join(' ');
 }
 
+/** A validation as the bar shows it (`27.12 dB NIQE 5.43`) and as a line (`27.123 dB / 0.7812 / NIQE 5.432`). */
+function formatValidation(score: Omit<ValidationScore, 'iteration'>, line: boolean): string {
+  const niqe = score.niqe === undefined ? '' : `${line ? ' /' : ''} NIQE ${score.niqe.toFixed(line ? 3 : 2)}`;
+  return line ? `${score.psnr.toFixed(3)} dB / ${score.ssim.toFixed(4)}${niqe}` : `${score.psnr.toFixed(2)} dB${niqe}`;
+}
+
 function reporter(mode: OutputMode, iterations: number, out: string, resumeRequested: boolean) {
-  const bar = progressBar(mode, 'train', 'loss {loss} | val {psnr} dB | {rate} it/s');
-  let psnr = '-';
+  const bar = progressBar(mode, 'train', 'loss {loss} | val {val} | {rate} it/s');
+  let val = '-';
   return {
     onEvent(event: TrainEvent) {
       if (mode.json) {
@@ -49,11 +56,11 @@ function reporter(mode: OutputMode, iterations: number, out: string, resumeReque
             mode,
             `${event.resumed ? 'resuming at' : 'starting at'} iteration ${event.iteration}/${iterations} on ${event.trainImages} images`,
           );
-          bar.start(iterations, { loss: '-', psnr, rate: '-' });
+          bar.start(iterations, { loss: '-', val, rate: '-' });
           bar.update(event.iteration);
           break;
         case 'step':
-          bar.update(event.iteration, { loss: formatLosses(event.losses, 3), psnr, rate: event.itPerSec.toFixed(2) });
+          bar.update(event.iteration, { loss: formatLosses(event.losses, 3), val, rate: event.itPerSec.toFixed(2) });
           if (!mode.interactive)
             notice(
               mode,
@@ -61,12 +68,12 @@ function reporter(mode: OutputMode, iterations: number, out: string, resumeReque
             );
           break;
         case 'validation':
-          psnr = event.psnr.toFixed(2);
+          val = formatValidation(event, false);
           if (!mode.interactive)
-            notice(
-              mode,
-              `iter ${event.iteration} validation ${event.psnr.toFixed(3)} dB / ${event.ssim.toFixed(4)}${event.best ? ' (best)' : ''}`,
-            );
+            notice(mode, `iter ${event.iteration} validation ${formatValidation(event, true)}${event.best ? ' (best)' : ''}`);
+          break;
+        case 'warning':
+          notice(mode, style.warn(event.message));
           break;
         case 'engine':
           notice(mode, style.dim(`training engine: ${event.engine}`));
@@ -142,7 +149,10 @@ export function register(program: Command): void {
         };
         const summary = await recipe.train(run);
         report.stop();
-        const best = summary.best ? `best ${summary.best.psnr.toFixed(3)} dB at iteration ${summary.best.iteration}` : 'no validation';
+        const bestNiqe = summary.best?.niqe === undefined ? '' : `, NIQE ${summary.best.niqe.toFixed(3)}`;
+        const best = summary.best
+          ? `best ${summary.best.psnr.toFixed(3)} dB${bestNiqe} at iteration ${summary.best.iteration}`
+          : 'no validation';
         if (mode.json) process.stdout.write(JSON.stringify({ type: 'done', ...summary }) + '\n');
         else
           notice(
