@@ -394,8 +394,13 @@ async function ganBenchContent(gan: GanBench['gan']): Promise<Awaited<ReturnType
 
 function ganBenchNetworks(config: TrainingConfig): { generator: tf.LayersModel; discriminator: tf.LayersModel } {
   const generator = getArchitecture(config.model).build(config.network, config.scale, SEED);
-  const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...config.gan!.discriminator }, SEED);
-  return { generator, discriminator };
+  try {
+    const discriminator = buildDiscriminator({ patch_size: config.data.patch_size * config.scale, ...config.gan!.discriminator }, SEED);
+    return { generator, discriminator };
+  } catch (err) {
+    generator.dispose();
+    throw err;
+  }
 }
 
 function ganBenchSampler(config: TrainingConfig): PatchSampler {
@@ -418,10 +423,11 @@ const srganGanStep: BenchCase = {
     const { config, gan, setup } = ganBench({});
     const content = await ganBenchContent(gan);
     if ('skipped' in content) return { value: null, unit: 's', skipped: content.skipped, setup: { ...setup, vgg: gan.vgg } };
-    const { generator, discriminator } = ganBenchNetworks(config);
+    let built: ReturnType<typeof ganBenchNetworks> | undefined;
     let networks: ReturnType<typeof ganNetworks> | undefined;
     try {
-      networks = ganNetworks(generator, discriminator, content.loss, config);
+      built = ganBenchNetworks(config);
+      networks = ganNetworks(built.generator, built.discriminator, content.loss, config);
       const { batches } = makeBatches(ganBenchSampler(config), 4);
       let i = 0;
       const n = networks;
@@ -434,8 +440,8 @@ const srganGanStep: BenchCase = {
     } finally {
       networks?.generatorOptimizer.dispose();
       networks?.discriminatorOptimizer.dispose();
-      generator.dispose();
-      discriminator.dispose();
+      built?.generator.dispose();
+      built?.discriminator.dispose();
       content.features?.dispose();
     }
   },
@@ -455,11 +461,12 @@ const srganGanStepOnnx: BenchCase = {
     if (skipped) return { value: null, unit: 's', skipped, setup };
     const content = await ganBenchContent(gan);
     if ('skipped' in content) return { value: null, unit: 's', skipped: content.skipped, setup };
-    const { generator, discriminator } = ganBenchNetworks(config);
+    let built: ReturnType<typeof ganBenchNetworks> | undefined;
     try {
+      built = ganBenchNetworks(config);
       const timing = await timeOnnxGanStep(
-        generator,
-        discriminator,
+        built.generator,
+        built.discriminator,
         content.features,
         gan.adversarial_weight,
         ganBenchSampler(config),
@@ -470,8 +477,8 @@ const srganGanStepOnnx: BenchCase = {
       result.extra = { provider: timing.provider, lastLosses: timing.lastLosses, ...(timing.notes.length ? { notes: timing.notes } : {}) };
       return result;
     } finally {
-      generator.dispose();
-      discriminator.dispose();
+      built?.generator.dispose();
+      built?.discriminator.dispose();
       content.features?.dispose();
     }
   },

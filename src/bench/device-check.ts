@@ -94,7 +94,9 @@ export async function main(): Promise<void> {
   const ganGpu = await ganStepOn(status.cudaInstalled, features, batch);
   features.dispose();
   const result = {
-    cuda: status.cudaInstalled ? gpu.provider === 'cuda' : `CUDA provider not installed (ONNX Runtime ${status.version ?? 'unavailable'})`,
+    cuda: status.cudaInstalled
+      ? gpu.provider === 'cuda' && ganGpu.provider === 'cuda'
+      : `CUDA provider not installed (ONNX Runtime ${status.version ?? 'unavailable'})`,
     ...compared(cpu, gpu),
     gan: compared(ganCpu, ganGpu),
   };

@@ -197,6 +197,7 @@ describeOnnx('onnx training engine', () => {
       rssGrowthMb: number;
       missingRule: string;
       overlappingPool: string;
+      autoForPool: { engine: string; note?: string };
     }>(GUARD, ['500'], {}, 300_000);
     expect(run.result).toBeDefined();
     const r = run.result!;
@@ -204,7 +205,11 @@ describeOnnx('onnx training engine', () => {
     expect(r.changed).toBe(true);
     expect(r.rssGrowthMb).toBeLessThan(50);
     expect(r.missingRule).toBe("SrError: the onnx training engine has no rule for layer 'noise' (GaussianNoise)");
-    expect(r.overlappingPool).toBe("SrError: no training rule for layer 'pool' (MaxPooling2D with overlapping windows)");
+    expect(r.overlappingPool).toBe(
+      "SrError: the onnx training engine has no rule for layer 'pool' (MaxPooling2D with overlapping windows)",
+    );
+    expect(r.autoForPool.engine).toBe('tfjs');
+    expect(r.autoForPool.note).toMatch(/'pool' \(MaxPooling2D with overlapping windows\)/);
   });
 
   it('sr train runs resume on the other engine (either way) and stop between steps like tfjs runs', async () => {

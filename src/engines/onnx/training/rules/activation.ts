@@ -11,10 +11,17 @@ import { layerConfig } from './rule';
 
 export type ActivationKind = 'linear' | 'relu' | 'tanh' | 'sigmoid' | { leaky: number };
 
+const KINDS = ['linear', 'relu', 'tanh', 'sigmoid'] as const;
+
+/** Why an activation setting (a layer's `activation`) has no rule, or undefined when it has one. */
+export function unknownActivation(name: string | undefined): string | undefined {
+  return name === undefined || (KINDS as readonly string[]).includes(name) ? undefined : `activation '${name}'`;
+}
+
 export function activationKind(name: string | undefined, where: string): ActivationKind {
-  const kind = name ?? 'linear';
-  if (kind === 'linear' || kind === 'relu' || kind === 'tanh' || kind === 'sigmoid') return kind;
-  throw new SrError(`no training rule for activation '${kind}' of layer '${where}'`);
+  const problem = unknownActivation(name);
+  if (problem) throw new SrError(`the onnx training engine has no rule for layer '${where}' (${problem})`);
+  return (name ?? 'linear') as ActivationKind;
 }
 
 export function activate(b: GraphBuilder, kind: ActivationKind, x: Value, base: string): Value {
@@ -56,6 +63,8 @@ interface ActivationConfig {
 /** Activation, ReLU (without a cap) and LeakyReLU layers. */
 export const activationRule: LayerRule = {
   classNames: ['Activation', 'ReLU', 'LeakyReLU'],
+  unsupported: (layer) =>
+    layer.getClassName() === 'ReLU' && layerConfig<ActivationConfig>(layer).maxValue != null ? 'ReLU with maxValue' : undefined,
   forward({ b, layer, name, inputs }) {
     const kind = layerKind(layer);
     return { output: activate(b, kind, inputs[0], name), saved: kind };
@@ -69,9 +78,6 @@ function layerKind(layer: { name: string; getClassName(): string; getConfig(): u
   const c = layerConfig<ActivationConfig>(layer as never);
   const className = layer.getClassName();
   if (className === 'LeakyReLU') return { leaky: c.alpha ?? 0.3 };
-  if (className === 'ReLU') {
-    if (c.maxValue != null) throw new SrError(`no training rule for layer '${layer.name}' (ReLU with maxValue)`);
-    return 'relu';
-  }
+  if (className === 'ReLU') return 'relu';
   return activationKind(c.activation, layer.name);
 }

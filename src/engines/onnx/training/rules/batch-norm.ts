@@ -8,7 +8,7 @@
  * dx = gamma * r * (dy - dbeta / M - d * r * dgamma / M), which is what differentiating through
  * tfjs's moments gives.
  */
-import { SrError } from '../../../../core/errors';
+import type * as tf from '@tensorflow/tfjs';
 import { attr, type Value } from '../builder';
 import { layerConfig, type LayerRule } from './rule';
 
@@ -26,23 +26,27 @@ interface Saved {
   epsilon: number;
 }
 
-function readConfig(layer: { name: string; getConfig(): unknown }, rank: number): BatchNormConfig {
-  const c = layerConfig<BatchNormConfig>(layer as never);
+/** The settings the rule does not write: normalising other than the channel (last) axis, or without both γ and β. */
+function unsupportedBatchNorm(layer: tf.layers.Layer): string | undefined {
+  const c = layerConfig<BatchNormConfig>(layer);
+  const rank = (layer.input as tf.SymbolicTensor).shape.length;
   const axis = Array.isArray(c.axis) ? c.axis : [c.axis ?? -1];
-  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== rank - 1)) {
-    throw new SrError(`no training rule for layer '${layer.name}' (BatchNormalization over axis ${JSON.stringify(c.axis)})`);
-  }
-  if (c.center === false || c.scale === false) {
-    throw new SrError(`no training rule for layer '${layer.name}' (BatchNormalization without center or scale)`);
-  }
+  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== rank - 1)) return `BatchNormalization over axis ${JSON.stringify(c.axis)}`;
+  if (c.center === false || c.scale === false) return 'BatchNormalization without center or scale';
+  return undefined;
+}
+
+function readConfig(layer: { getConfig(): unknown }): BatchNormConfig {
+  const c = layerConfig<BatchNormConfig>(layer as never);
   return { axis: -1, momentum: c.momentum ?? 0.99, epsilon: c.epsilon ?? 1e-3, center: true, scale: true };
 }
 
 export const batchNormRule: LayerRule = {
   classNames: ['BatchNormalization'],
+  unsupported: unsupportedBatchNorm,
   forward({ b, layer, name, inputs, weights }) {
     const x = inputs[0];
-    const { momentum, epsilon } = readConfig(layer, 4);
+    const { momentum, epsilon } = readConfig(layer);
     const c = x.shape[1];
     const [gamma, beta, movingMean, movingVariance] = weights;
     const axes = x.shape.length === 4 ? [0, 2, 3] : [0];

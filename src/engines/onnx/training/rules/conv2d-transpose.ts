@@ -5,7 +5,6 @@
  * dx = G dz (a forward Conv), and dK is G's filter gradient with dz as G's input and x as the
  * gradient of its output.
  */
-import { SrError } from '../../../../core/errors';
 import type { Value } from '../builder';
 import { activate, activationGrad, activationKind, type ActivationKind } from './activation';
 import { convGeometry, filterGradient, inputGradient } from './conv2d';
@@ -28,10 +27,10 @@ interface Saved {
 
 export const conv2dTransposeRule: LayerRule = {
   classNames: ['Conv2DTranspose'],
+  unsupported: (layer) =>
+    pair(layerConfig<TransposeConfig>(layer).dilationRate).some((d) => d !== 1) ? 'Conv2DTranspose with dilation' : undefined,
   forward({ b, layer, name, inputs, weights }) {
     const c = layerConfig<TransposeConfig>(layer);
-    if (pair(c.dilationRate).some((d) => d !== 1))
-      throw new SrError(`no training rule for layer '${name}' (Conv2DTranspose with dilation)`);
     const padding = c.padding ?? 'valid';
     const strides = pair(c.strides);
     const activation = activationKind(c.activation, name);

@@ -11,7 +11,6 @@
  *   padded by k - 1 - pad on each side (ONNX Runtime runs a Conv faster than the ConvTranspose
  *   that is its textbook form); at larger strides it is that ConvTranspose.
  */
-import { SrError } from '../../../../core/errors';
 import { attr, type GraphBuilder, type Value } from '../builder';
 import { activate, activationGrad, activationKind, type ActivationKind } from './activation';
 import { layerConfig, pair, type LayerRule } from './rule';
@@ -57,18 +56,22 @@ interface Saved {
   z: Value;
 }
 
+/** The Conv2D settings the rule does not write, as the reason a layer cannot train here. */
+function unsupportedConv(layer: { getConfig(): unknown }): string | undefined {
+  const c = layerConfig<Conv2DConfig>(layer as never);
+  if (pair(c.dilationRate).some((d) => d !== 1)) return 'Conv2D with dilation';
+  if (c.dataFormat && c.dataFormat !== 'channelsLast') return `Conv2D ${c.dataFormat}`;
+  if (c.padding !== 'same' && c.padding !== 'valid') return `Conv2D padding ${c.padding}`;
+  return undefined;
+}
+
 function readConfig(layer: { name: string; getConfig(): unknown }): {
   strides: [number, number];
   padding: string;
   activation: ActivationKind;
 } {
   const c = layerConfig<Conv2DConfig>(layer as never);
-  if (pair(c.dilationRate).some((d) => d !== 1)) throw new SrError(`no training rule for layer '${layer.name}' (Conv2D with dilation)`);
-  if (c.dataFormat && c.dataFormat !== 'channelsLast')
-    throw new SrError(`no training rule for layer '${layer.name}' (Conv2D ${c.dataFormat})`);
-  if (c.padding !== 'same' && c.padding !== 'valid')
-    throw new SrError(`no training rule for layer '${layer.name}' (Conv2D padding ${c.padding})`);
-  return { strides: pair(c.strides), padding: c.padding, activation: activationKind(c.activation, layer.name) };
+  return { strides: pair(c.strides), padding: c.padding!, activation: activationKind(c.activation, layer.name) };
 }
 
 /** The filter gradient in HWIO: one Conv over the batch-as-channels view (see the file comment). */
@@ -156,7 +159,8 @@ function filterGradientByDzConv(b: GraphBuilder, x: Value, dz: Value, g: ConvGeo
  * The filter gradient in HWIO as one Gemm over an im2col matrix that a single Gather builds from
  * the narrower of x and dz (NHWC rows; an appended zero row stands for every position outside
  * the image). ONNX Runtime's own im2col would leave the Gemm only kh*kw wide; here it is
- * kh*kw*channels wide, with K = N*H*W, so the product runs at full speed on every thread.
+ * kh*kw*channels wide, with K the positions of the other side (N*H*W of x, or N*Ho*Wo of dz), so
+ * the product runs at full speed on every thread.
  */
 function filterGradientByGather(b: GraphBuilder, x: Value, dz: Value, g: ConvGeometry, base: string): Value {
   const [kh, kw] = g.kernel;
@@ -170,7 +174,7 @@ function filterGradientByGather(b: GraphBuilder, x: Value, dz: Value, g: ConvGeo
     b.reshape(b.transpose(v, [0, 2, 3, 1], `${base}/${label}_nhwc`), [count, v.shape[1]], `${base}/${label}_rows`);
   /**
    * [N*gh*gw, taps*c]: for each position of an N x gh x gw grid and each tap, the channels of the
-   * position of `v` (N x vh x vw) that `at` names, or zeros where it names none (-1).
+   * position of `v` (N x vh x vw) that `at` names, or zeros where it names none (null).
    */
   const columns = (
     v: Value,
@@ -214,6 +218,18 @@ function filterGradientByGather(b: GraphBuilder, x: Value, dz: Value, g: ConvGeo
   return b.reshape(dw, [kh, kw, cin, cout], `${base}/dw`);
 }
 
+/** The most the gathered im2col form may hold: its float32 matrix plus its int64 indices. */
+const GATHER_BUDGET_BYTES = 512 * 2 ** 20;
+
+/** What the gathered form would hold for this layer (it gathers the narrower side; see filterGradientByGather). */
+function gatheredBytes(x: Value, dz: Value, g: ConvGeometry): number {
+  const [n, cin, h, w] = x.shape;
+  const cout = dz.shape[1];
+  const positions = cout <= cin ? n * h * w : n * g.outSize[0] * g.outSize[1];
+  const taps = g.kernel[0] * g.kernel[1];
+  return positions * taps * (4 * Math.min(cin, cout) + 8);
+}
+
 /**
  * The filter gradient in HWIO. SR_DW=taps|gather|conv forces one form (a development switch for timing
  * the forms against each other, test/engines/onnx/training/scripts/ab-step.ts).
@@ -225,8 +241,10 @@ export function filterGradient(b: GraphBuilder, x: Value, dz: Value, g: ConvGeom
   const stride1 = g.strides[0] === 1 && g.strides[1] === 1;
   // A small kernel leaves the Conv forms a Gemm only kh*kw wide; per-tap Gemms are full width.
   if (mode === 'auto' && g.kernel[0] * g.kernel[1] <= 9) return filterGradientByTaps(b, x, dz, g, base);
-  // With both sides wide, one Gemm over a gathered im2col runs far faster than either Conv form.
-  if (mode === 'auto' && Math.min(x.shape[1], dz.shape[1]) >= 16) return filterGradientByGather(b, x, dz, g, base);
+  // With both sides wide, one Gemm over a gathered im2col runs far faster than either Conv form,
+  // while its matrix (and the index initializer beside it) fits a modest memory budget.
+  if (mode === 'auto' && Math.min(x.shape[1], dz.shape[1]) >= 16 && gatheredBytes(x, dz, g) <= GATHER_BUDGET_BYTES)
+    return filterGradientByGather(b, x, dz, g, base);
   if (mode === 'auto' && stride1 && dz.shape[1] < x.shape[1]) return filterGradientByDzConv(b, x, dz, g, base);
   return filterGradientByConv(b, x, dz, g, base);
 }
@@ -255,6 +273,7 @@ export function inputGradient(b: GraphBuilder, dz: Value, kernel: Value, oihw: V
 
 export const conv2dRule: LayerRule = {
   classNames: ['Conv2D'],
+  unsupported: unsupportedConv,
   forward({ b, layer, name, inputs, weights }) {
     const { strides, padding, activation } = readConfig(layer);
     const x = inputs[0];

@@ -3,7 +3,6 @@
  * the input element MaxPool's Indices output names (the first maximum of its window, as tfjs's
  * kernel takes it), by a ScatterElements into zeros over the flattened input.
  */
-import { SrError } from '../../../../core/errors';
 import { attr, sizeOf, type Value } from '../builder';
 import { convGeometry } from './conv2d';
 import { layerConfig, pair, type LayerRule } from './rule';
@@ -15,18 +14,25 @@ interface PoolConfig {
   dataFormat: string;
 }
 
+function window(c: Partial<PoolConfig>): { kernel: [number, number]; strides: [number, number] } {
+  const kernel = pair(c.poolSize, 2);
+  return { kernel, strides: c.strides == null ? kernel : pair(c.strides) };
+}
+
 export const maxPoolRule: LayerRule = {
   classNames: ['MaxPooling2D'],
-  forward({ b, layer, name, inputs }) {
+  unsupported(layer) {
     const c = layerConfig<PoolConfig>(layer);
-    if (c.dataFormat && c.dataFormat !== 'channelsLast')
-      throw new SrError(`no training rule for layer '${name}' (MaxPooling2D ${c.dataFormat})`);
-    const kernel = pair(c.poolSize, 2);
-    const strides = c.strides == null ? kernel : pair(c.strides);
+    if (c.dataFormat && c.dataFormat !== 'channelsLast') return `MaxPooling2D ${c.dataFormat}`;
+    const { kernel, strides } = window(c);
     // The backward pass scatters dy to the argmax indices; overlapping windows would repeat an
     // index, where ONNX's ScatterElements leaves the result undefined and tfjs sums.
-    if (strides[0] < kernel[0] || strides[1] < kernel[1])
-      throw new SrError(`no training rule for layer '${name}' (MaxPooling2D with overlapping windows)`);
+    if (strides[0] < kernel[0] || strides[1] < kernel[1]) return 'MaxPooling2D with overlapping windows';
+    return undefined;
+  },
+  forward({ b, layer, name, inputs }) {
+    const c = layerConfig<PoolConfig>(layer);
+    const { kernel, strides } = window(c);
     const x = inputs[0];
     const g = convGeometry([x.shape[2], x.shape[3]], kernel, strides, c.padding ?? 'valid');
     const shape = [x.shape[0], x.shape[1], g.outSize[0], g.outSize[1]];

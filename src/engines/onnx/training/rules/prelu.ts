@@ -3,23 +3,25 @@
  * y = x where x > 0, else alpha * x. Backward as tfjs's kernel: dx = dy where x > 0, else
  * alpha * dy; dalpha = the sum over batch and space of dy * x where x <= 0.
  */
-import { SrError } from '../../../../core/errors';
+import type * as tf from '@tensorflow/tfjs';
 import type { Value } from '../builder';
 import type { LayerRule } from './rule';
 
-function slopeShape(alpha: Value, channels: number, layer: string): void {
-  const [h, w, c] = alpha.shape;
-  if (alpha.shape.length !== 3 || h !== 1 || w !== 1 || c !== channels) {
-    throw new SrError(`no training rule for layer '${layer}' (PReLU with alpha [${alpha.shape.join(', ')}]; only one slope per channel)`);
-  }
+/** A PReLU whose slopes are not one per channel (tfjs's alpha [1, 1, C]) has no rule. */
+function unsupportedPrelu(layer: tf.layers.Layer): string | undefined {
+  const alpha = layer.weights[0]?.shape ?? [];
+  const channels = (layer.input as tf.SymbolicTensor).shape.at(-1);
+  const [h, w, c] = alpha;
+  if (alpha.length === 3 && h === 1 && w === 1 && c === channels) return undefined;
+  return `PReLU with alpha [${alpha.join(', ')}]; only one slope per channel`;
 }
 
 export const preluRule: LayerRule = {
   classNames: ['PReLU'],
+  unsupported: unsupportedPrelu,
   forward({ b, name, inputs, weights }) {
     const x = inputs[0];
     const c = x.shape[1];
-    slopeShape(weights[0], c, name);
     const slope = b.reshape(weights[0], [c, 1, 1], `${name}/slope`);
     return { output: b.op('PRelu', [x, slope], x.shape, `${name}/prelu`), saved: slope };
   },

@@ -51,6 +51,11 @@ export interface BackwardResult {
 export interface LayerRule {
   /** tfjs class names the rule serves ('Conv2D', 'SrDepthToSpace', ...). */
   classNames: string[];
+  /**
+   * Why this layer, though of a kind the rule serves, is out of its reach (a setting it does not
+   * write), or undefined: checked before any graph is built, so `--engine auto` can choose tfjs.
+   */
+  unsupported?(layer: tf.layers.Layer): string | undefined;
   forward(args: ForwardArgs): ForwardResult;
   backward(args: BackwardArgs): BackwardResult;
 }

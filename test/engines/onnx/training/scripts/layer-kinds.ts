@@ -52,6 +52,7 @@ export const LAYER_KINDS = [
   'conv-valid',
   'conv-stride2',
   'conv-wide',
+  'conv-wide-stride',
   'conv-transpose',
   'batchnorm',
   'prelu',
@@ -85,6 +86,12 @@ export function layerKindModel(kind: string, seed: number, reference = false): t
       x = conv(16, 3, seed + 2).apply(x) as T;
       x = conv(24, 5, seed + 3, { activation: 'relu' }).apply(x) as T;
       x = conv(16, 5, seed + 4, { strides: 2, padding: 'valid' }).apply(x) as T;
+      break;
+    case 'conv-wide-stride':
+      // The same two branches at stride 2 with 'same' padding split unevenly (4x4 kernels: 1 before, 2 after).
+      x = conv(16, 3, seed + 2).apply(x) as T;
+      x = conv(20, 4, seed + 3, { strides: 2, activation: 'relu' }).apply(x) as T;
+      x = conv(16, 4, seed + 4, { strides: 2 }).apply(x) as T;
       break;
     case 'conv-transpose':
       x = tf.layers
