@@ -6,7 +6,7 @@
  *   npx ts-node --transpile-only scripts/grow-srresnet.ts checkpoints/training/srresnet-x4/best 16 runs/srresnet16-init
  */
 import { initBackend, shutdownBackend } from '../src/runtime/tfjs';
-import { deepenSrresnet, type SrresnetOptions } from '../src/models/srresnet';
+import { deepenSrresnet, srresnet, type SrresnetOptions } from '../src/models/srresnet';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 
 async function main(): Promise<void> {
@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   await initBackend({ backend: 'cpu' });
   const { meta, networks } = await loadCheckpoint(source);
   if (meta.architecture !== 'srresnet') throw new Error(`${source} holds ${meta.architecture}, not srresnet`);
-  const from = meta.options as SrresnetOptions;
+  // Through the schema: a checkpoint's options may leave defaults out.
+  const from = srresnet.options.parse(meta.options) as SrresnetOptions;
   const grown = deepenSrresnet(networks.model, from, meta.scale, blocks, 1);
   const options = { ...from, blocks };
   await saveCheckpoint(target, {

@@ -251,7 +251,7 @@ export async function widenCheckpoint(sourceDir: string, targetDir: string, targ
     }
     try {
       const options = srresnet.options.parse({ ...from, width: target.width, tail_kernel: target.tailKernel ?? from.tail_kernel });
-      const widened = {
+      const widened: CheckpointMeta['widened'] = {
         from: sourceDir,
         width: [from.width, options.width],
         tail_kernel: [from.tail_kernel, options.tail_kernel],
@@ -271,10 +271,10 @@ export async function widenCheckpoint(sourceDir: string, targetDir: string, targ
 
 const USAGE = 'usage: widen-srresnet.ts CHECKPOINT OUT --width W [--tail-kernel K] [--seed N] [--noise A]';
 
-function integer(value: string | undefined, name: string): number | undefined {
+function integer(value: string | undefined, name: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer of at least ${min}, got '${value}'`);
   return n;
 }
 
@@ -296,7 +296,7 @@ async function main(): Promise<void> {
   const target: WidenOptions = {
     width,
     tailKernel: integer(values['tail-kernel'], 'tail-kernel'),
-    seed: integer(values.seed, 'seed') ?? 1,
+    seed: integer(values.seed, 'seed', 0) ?? 1,
     noise,
   };
   await initBackend({ backend: 'cpu' });

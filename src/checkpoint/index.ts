@@ -43,6 +43,8 @@ export interface CheckpointMeta {
    * means over the validation images; `niqe` when the run measured it (train.val_metrics).
    */
   validation?: { dataset: string; psnr: number; ssim: number; niqe?: number; iteration: number };
+  /** Written by scripts/widen-srresnet.ts: the checkpoint these weights widen, and how. */
+  widened?: { from: string; width: [number, number]; tail_kernel: [number, number]; seed: number; noise: number };
   createdAt: string;
 }
 
