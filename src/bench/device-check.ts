@@ -15,6 +15,7 @@ import { onnxRuntimeStatus } from '../runtime/onnx/session';
 import { initBackend } from '../runtime/tfjs';
 import { Rng } from '../core/rng';
 import { buildSrresnet, randomPatchSampler, srresnetSampler } from './cases';
+import { relRms } from './drift';
 
 const ADAM = { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
 const snapshot = (models: tf.LayersModel[]) =>
@@ -66,17 +67,7 @@ function compared(cpu: { loss: number; weights: Float32Array[]; provider?: strin
 }
 
 function maxRelRms(a: Float32Array[], b: Float32Array[]): number {
-  let worst = 0;
-  a.forEach((x, i) => {
-    let num = 0;
-    let den = 0;
-    for (let j = 0; j < x.length; j++) {
-      num += (x[j] - b[i][j]) ** 2;
-      den += x[j] ** 2;
-    }
-    worst = Math.max(worst, Math.sqrt(num / Math.max(den, 1e-30)));
-  });
-  return worst;
+  return Math.max(0, ...a.map((x, i) => relRms(x, b[i])));
 }
 
 export async function main(): Promise<void> {

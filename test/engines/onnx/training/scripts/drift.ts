@@ -1,16 +1,7 @@
 /** What the engine comparisons measure: relative drift between two weight tensors, and which weights have no true gradient. */
 import type * as tf from '@tensorflow/tfjs';
 
-/** ||a - b|| / ||a||: the drift of `b` from the reference `a`. */
-export function relRms(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += a[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
+export { relRms } from '../../../../../src/bench/drift';
 
 /**
  * A convolution bias that feeds only batch norms: the normalisation subtracts it again, so its true
