@@ -114,6 +114,14 @@ const ganOptionsSchema = z
     content_loss: z.enum(CONTENT_LOSS_NAMES).default('vgg54'),
     /** Weight of -log D(G(x)) next to the content loss (1e-3 in the paper). */
     adversarial_weight: z.number().positive().default(1e-3),
+    /**
+     * Weight of a pixel loss between SR and HR added to the generator's loss (0 in the paper;
+     * BasicSR's SRGAN and ESRGAN recipes add an L1 term at 1e-2): it holds colours and PSNR while
+     * the adversarial term adds texture.
+     */
+    pixel_weight: z.number().min(0).default(0),
+    /** The pixel loss of pixel_weight. */
+    pixel_loss: z.enum(PIXEL_LOSS_NAMES).default('l1'),
     /** VGG19 weights: a TensorFlow.js model folder or a Keras .h5 (default: what `sr data download vgg19` installed). */
     vgg: z.string().min(1).optional(),
     discriminator: discriminatorSchema.default({}),

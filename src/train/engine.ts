@@ -141,6 +141,8 @@ export function onnxGanTask(
     discriminator,
     features,
     adversarialWeight: config.gan!.adversarial_weight,
+    pixelWeight: config.gan!.pixel_weight,
+    pixelLoss: config.gan!.pixel_loss,
     optimizer: optimizerSpec(config.train),
     threads: options.threads,
     cuda: useCuda(options.device),

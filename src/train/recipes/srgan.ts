@@ -1,7 +1,8 @@
 /**
  * SRGAN's adversarial phase. One step on a batch: first the discriminator learns to tell HR from
  * the generator's output, then the generator learns from the content loss plus the adversarial
- * loss (weight 1e-3 in the paper). Each update is applied only when its loss is finite.
+ * loss (weight 1e-3 in the paper) and, when the config sets gan.pixel_weight, a pixel loss. Each
+ * update is applied only when its loss is finite.
  *
  * The run (data, loop, checkpoints, resume) is run.ts's: the generator is the checkpoint's `model`
  * (so inference loads a GAN checkpoint like any other), the discriminator sits beside it, and each
@@ -25,6 +26,7 @@ import { vgg19Weights, weightsStatus } from '../../data/weights';
 import { SrError, UsageError } from '../../core/errors';
 import { discriminatorLoss, generatorAdversarialLoss } from '../../losses/adversarial';
 import { mseContentLoss, vggContentLoss, type ContentLoss } from '../../losses/content';
+import { pixelLoss, type PixelLoss } from '../../losses/pixel';
 import { getArchitecture } from '../../models';
 import { buildDiscriminator } from '../../models/discriminator';
 import { loadVggFeatures, locateVggWeights } from '../../models/vgg';
@@ -44,6 +46,9 @@ export interface GanNetworks {
   discriminatorOptimizer: tf.Optimizer;
   content: ContentLoss;
   adversarialWeight: number;
+  /** Weight and kind of the pixel loss added to the generator's (0: none, as in the paper). */
+  pixelWeight?: number;
+  pixelLoss?: PixelLoss;
 }
 
 export interface GanStepLosses {
@@ -51,6 +56,8 @@ export interface GanStepLosses {
   content: number;
   adversarial: number;
   generator: number;
+  /** The pixel loss, when pixelWeight > 0. */
+  pixel?: number;
 }
 
 /** The two networks with an optimizer each (the config's), as ganStep trains them. */
@@ -69,6 +76,8 @@ export function ganNetworks(
     discriminatorOptimizer: makeOptimizer(config.train),
     content,
     adversarialWeight: config.gan!.adversarial_weight,
+    pixelWeight: config.gan!.pixel_weight,
+    pixelLoss: config.gan!.pixel_loss,
   };
 }
 
@@ -88,15 +97,20 @@ export function ganStep(n: GanNetworks, batch: Batch): GanStepLosses {
 
     let content = 0;
     let adversarial = 0;
+    let pixel: number | undefined;
     const gLoss = minimizeIfFinite(n.generatorOptimizer, n.generatorVars, () => {
       const sr = n.generator.apply(lr, { training: true }) as tf.Tensor4D;
       const c = n.content(sr, hr);
       const a = generatorAdversarialLoss(n.discriminator.apply(sr, { training: true }) as tf.Tensor);
       content = c.dataSync()[0];
       adversarial = a.dataSync()[0];
-      return c.add(a.mul(n.adversarialWeight)) as tf.Scalar;
+      const loss = c.add(a.mul(n.adversarialWeight)) as tf.Scalar;
+      if (!n.pixelWeight) return loss;
+      const p = pixelLoss(n.pixelLoss ?? 'l1', sr, hr);
+      pixel = p.dataSync()[0];
+      return loss.add(p.mul(n.pixelWeight)) as tf.Scalar;
     });
-    return { discriminator: dLoss, content, adversarial, generator: gLoss };
+    return { discriminator: dLoss, content, adversarial, generator: gLoss, ...(pixel === undefined ? {} : { pixel }) };
   } finally {
     tf.dispose([lr, hr]);
   }
@@ -173,7 +187,13 @@ async function ganTask(
     optimizers: { model: networks.generatorOptimizer, discriminator: networks.discriminatorOptimizer },
     step: async (batch) => {
       const l = ganStep(networks, batch);
-      return { loss: l.generator, content: l.content, adversarial: l.adversarial, d_loss: l.discriminator };
+      return {
+        loss: l.generator,
+        content: l.content,
+        adversarial: l.adversarial,
+        d_loss: l.discriminator,
+        ...(l.pixel === undefined ? {} : { pixel: l.pixel }),
+      };
     },
     dispose: () => content.features?.dispose(),
     init,

@@ -5,7 +5,8 @@
  * 2. the discriminator's update: d_loss = xent(D(hr), 1) + xent(D(sr), 0), with sr a constant for it;
  * 3. the generator's update through the discriminator's new weights: loss = content + w * xent(D(sr), 1),
  *    content = MSE(VGG(pre(sr)) / 12.75, VGG(pre(hr)) / 12.75) with VGG19's frozen weights as
- *    initializers (or the pixel MSE), pre = RGB -> BGR, * 255, - ImageNet means.
+ *    initializers (or the pixel MSE), pre = RGB -> BGR, * 255, - ImageNet means, plus
+ *    pixelWeight * pixel loss (MSE or L1) of sr against hr when pixelWeight > 0.
  *
  * Each network's update is guarded by its own loss being finite. Batch-norm moving statistics move
  * once per training-mode call, as tfjs-layers moves them: the generator's twice (tfjs runs it once
@@ -16,7 +17,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { SrError } from '../../../core/errors';
 import { GraphBuilder, type Value } from './builder';
-import { pixelLossTerm, sigmoidCrossEntropyTerm } from './losses';
+import { pixelLossTerm, sigmoidCrossEntropyTerm, type PixelLossKind } from './losses';
 import { forwardNetwork, type WeightSources } from './network';
 import type { OptimizerSpec } from './optimizers';
 import { IMAGENET_BGR_MEANS } from '../../../models/vgg';
@@ -31,6 +32,9 @@ export interface GanStepSpec {
   /** Frozen VGG19 features (to block5_conv4 or block2_conv2), or undefined for the pixel MSE. */
   features?: tf.LayersModel;
   adversarialWeight: number;
+  /** Weight of the pixel loss added to the generator's (0: none, as in the paper). */
+  pixelWeight?: number;
+  pixelLoss?: PixelLossKind;
   optimizer: OptimizerSpec;
   inputShape: number[];
   targetShape: number[];
@@ -121,9 +125,18 @@ export function buildGanStep(spec: GanStepSpec): StepGraph {
   if (!dSrContent || !dSrAdversarial) throw new SrError('the generator gets no gradient from the GAN losses');
   b.output('content', content);
   const w = b.scalar(spec.adversarialWeight);
-  const gLoss = b.add(content, b.mul(advTerm.loss, w, 'adversarial_weighted'), 'generator_loss');
+  let gLoss = b.add(content, b.mul(advTerm.loss, w, 'adversarial_weighted'), 'generator_loss');
+  let dSr = b.add(dSrContent, b.mul(dSrAdversarial, w, 'adversarial_grad_weighted'), 'sr_grad');
+  const losses = ['loss', 'content', 'adversarial', 'd_loss'];
+  if (spec.pixelWeight) {
+    const pixel = pixelLossTerm(b, spec.pixelLoss ?? 'l1', sr, hr, 'pixel');
+    b.output('pixel', pixel.loss);
+    losses.push('pixel');
+    const wp = b.scalar(spec.pixelWeight);
+    gLoss = b.add(gLoss, b.mul(pixel.loss, wp, 'pixel_weighted'), 'generator_loss_with_pixel');
+    dSr = b.add(dSr, b.mul(pixel.grad, wp, 'pixel_grad_weighted'), 'sr_grad_with_pixel');
+  }
   b.output('loss', gLoss);
-  const dSr = b.add(dSrContent, b.mul(dSrAdversarial, w, 'adversarial_grad_weighted'), 'sr_grad');
   const gGrads = gPass.backward(dSr).weights;
   const gGuard = finiteGuard(b, gLoss, 'model');
   const gUpdate = paramUpdate(b, 'model', g, spec.optimizer, gGrads, gGuard);
@@ -146,5 +159,5 @@ export function buildGanStep(spec: GanStepSpec): StepGraph {
       loss: 'd_loss',
     },
   ];
-  return { bytes: b.encode('srgan-adversarial-step'), roles, losses: ['loss', 'content', 'adversarial', 'd_loss'] };
+  return { bytes: b.encode('srgan-adversarial-step'), roles, losses };
 }

@@ -37,6 +37,9 @@ export interface OnnxGanOptions extends Omit<OnnxTrainerOptions, 'loss'> {
   /** The frozen VGG19 feature extractor of the content loss, or undefined for the pixel MSE. */
   features?: tf.LayersModel;
   adversarialWeight: number;
+  /** Weight and kind of the pixel loss added to the generator's (0 or absent: none). */
+  pixelWeight?: number;
+  pixelLoss?: PixelLossKind;
 }
 
 /** The batch as the step reads it: NHWC float32 input and target. */
@@ -149,6 +152,8 @@ export class OnnxTrainer {
         discriminator: options.discriminator,
         features: options.features,
         adversarialWeight: options.adversarialWeight,
+        pixelWeight: options.pixelWeight,
+        pixelLoss: options.pixelLoss,
         optimizer: options.optimizer,
         inputShape: [...batch.inputShape],
         targetShape: [...batch.targetShape],

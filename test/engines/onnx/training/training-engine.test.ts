@@ -152,16 +152,23 @@ describeOnnx('onnx training engine', () => {
   it.each([
     ['VGG', { steps: 50, content: 'vgg', seed: 3, patch: 16, batch: 4 }],
     ['MSE', { steps: 20, content: 'mse', seed: 4, patch: 16, batch: 4 }],
+    ['VGG + L1 pixel', { steps: 20, content: 'vgg', seed: 5, patch: 16, batch: 4, pixelWeight: 0.5 }],
+    ['VGG + MSE pixel', { steps: 10, content: 'vgg', seed: 6, patch: 16, batch: 4, pixelWeight: 0.5, pixelLoss: 'mse' }],
   ])(
     'SRGAN adversarial steps as tfjs runs them, %s content',
     async (_name, spec) => {
       const run = await runTsScript<{
         lossRel: number;
+        tfjsLosses: Record<string, number>[];
+        onnxLosses: Record<string, number>[];
         weights: { name: string; relRms: number; beforeBatchNorm: boolean }[];
       }>(GAN, [JSON.stringify(spec)], {}, 300_000);
       expect(run.result).toBeDefined();
       const r = run.result!;
       expect(r.lossRel).toBeLessThan(1e-3);
+      // The pixel term is logged by both engines when it is on, and only then.
+      expect(r.onnxLosses.every((l) => 'pixel' in l === 'pixelWeight' in spec)).toBe(true);
+      expect(r.tfjsLosses.every((l) => 'pixel' in l === 'pixelWeight' in spec)).toBe(true);
       for (const w of r.weights.filter((w) => !w.beforeBatchNorm && !/moving_(mean|variance)$/.test(w.name))) {
         expect({ name: w.name, ok: w.relRms < 1e-3 }).toEqual({ name: w.name, ok: true });
       }

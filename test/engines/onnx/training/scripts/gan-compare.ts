@@ -2,7 +2,7 @@
  * SRGAN's adversarial step on both engines from the same weights and batches (a small generator,
  * discriminator and VGG-like feature net): prints one JSON line with every step's four losses on
  * each engine and the final weights' and slots' relative RMS differences.
- * Usage: gan-compare.ts '{"steps": 10, "content": "vgg" | "mse", "seed": 1}'
+ * Usage: gan-compare.ts '{"steps": 10, "content": "vgg" | "mse", "seed": 1, "pixelWeight": 0.01}'
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../../../src/runtime/tfjs';
@@ -30,6 +30,9 @@ interface Spec {
    * instead of with tfjs: how far float32 rounding alone carries these dynamics.
    */
   perturb?: boolean;
+  /** A pixel loss added to the generator's (gan.pixel_weight, gan.pixel_loss). */
+  pixelWeight?: number;
+  pixelLoss?: 'l1' | 'mse';
 }
 
 function networks(seed: number, patch: number): { generator: tf.LayersModel; discriminator: tf.LayersModel } {
@@ -60,13 +63,16 @@ async function main(): Promise<void> {
   if (features) randomiseWeights(features, spec.seed + 2);
 
   const ref = networks(spec.seed, p);
-  const config = { train: { optimizer: 'adam', lr, momentum: 0.9 }, gan: { adversarial_weight: 1e-3 } } as unknown as TrainingConfig;
+  const pixel = { pixelWeight: spec.pixelWeight ?? 0, pixelLoss: spec.pixelLoss ?? 'l1' };
+  const gan = { adversarial_weight: 1e-3, pixel_weight: pixel.pixelWeight, pixel_loss: pixel.pixelLoss };
+  const config = { train: { optimizer: 'adam', lr, momentum: 0.9 }, gan } as unknown as TrainingConfig;
   const reference = ganNetworks(ref.generator, ref.discriminator, features ? vggContentLoss(features) : mseContentLoss(), config);
   const referenceTrainer = spec.perturb
     ? OnnxTrainer.createGan(ref.generator, {
         discriminator: ref.discriminator,
         features,
         adversarialWeight: 1e-3,
+        ...pixel,
         optimizer: adam,
         threads: 2,
       })
@@ -78,7 +84,9 @@ async function main(): Promise<void> {
       continue;
     }
     const l = ganStep(reference, { ...batch, inputShape, targetShape });
-    tfjsLosses.push({ loss: l.generator, content: l.content, adversarial: l.adversarial, d_loss: l.discriminator });
+    const losses: Record<string, number> = { loss: l.generator, content: l.content, adversarial: l.adversarial, d_loss: l.discriminator };
+    if (l.pixel !== undefined) losses.pixel = l.pixel;
+    tfjsLosses.push(losses);
   }
   referenceTrainer?.writeModel();
 
@@ -87,6 +95,7 @@ async function main(): Promise<void> {
     discriminator: ours.discriminator,
     features,
     adversarialWeight: 1e-3,
+    ...pixel,
     optimizer: adam,
     threads: 2,
   });
