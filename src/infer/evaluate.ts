@@ -43,6 +43,8 @@ export interface EvalOptions {
 /** One scored image: ground truth, the LR input made from it, and the upscaler's output. */
 export interface ScoredTensors {
   name: string;
+  /** The HR image's path, as evaluate was given it. */
+  file: string;
   hr: tf.Tensor3D;
   lr: tf.Tensor3D;
   sr: tf.Tensor3D;
@@ -101,7 +103,7 @@ export async function evaluateImage(
     sr = await upscaler.upscale(lr);
     const result = { name: imageName(file), ...(await scoreNamed(file, sr, hr, { border: scale, channel, metrics })) };
     if (saveDir) await writeImage(path.join(saveDir, `${imageName(file)}.png`), await tensorsToImage(sr, undefined, 8));
-    await onScored?.({ name: result.name, hr, lr, sr, score: result });
+    await onScored?.({ name: result.name, file, hr, lr, sr, score: result });
     return result;
   } finally {
     tf.dispose([hr, lr, ...(sr ? [sr] : [])]);

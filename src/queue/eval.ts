@@ -101,7 +101,7 @@ export async function scoredFromSaved(file: string, saveDir: string, scale: numb
   color.dispose();
   const saved = splitImage(await readImage(path.join(saveDir, `${imageName(file)}.png`)));
   saved.alpha?.dispose();
-  return { name: score.name, hr, lr: degrade(hr, scale), sr: saved.color, score };
+  return { name: score.name, file, hr, lr: degrade(hr, scale), sr: saved.color, score };
 }
 
 async function collectSaved(

@@ -424,14 +424,11 @@ async function scoreValidation(ctx: RunContext): Promise<ValidationScore> {
   const { config, state, data } = ctx;
   const iteration = state.iteration;
   const niqes: (number | undefined)[] = [];
-  let index = 0;
   const result = await evaluate({
     datasetName: config.data.val ?? '',
     images: data.valImages,
     upscaler: ctx.upscaler,
-    // evaluate scores the images one after another, in the order given.
-    onScored: ({ sr }) => {
-      const file = data.valImages[index++];
+    onScored: ({ sr, file }) => {
       if (!data.niqeImages.has(file)) return;
       const { niqe, reason } = validationNiqe(sr, config.scale);
       niqes.push(niqe);
