@@ -122,6 +122,12 @@ const ganOptionsSchema = z
     pixel_weight: z.number().min(0).default(0),
     /** The pixel loss of pixel_weight. */
     pixel_loss: z.enum(PIXEL_LOSS_NAMES).default('l1'),
+    /**
+     * VGG and the discriminator see SR and HR rolled by a per-step offset below the scale (false in
+     * the paper): their stride-2 grids then meet every sub-pixel phase of the generator's output in
+     * turn, so a fixed grid of the scale's period stops paying (src/core/roll.ts).
+     */
+    roll_views: z.boolean().default(false),
     /** VGG19 weights: a TensorFlow.js model folder or a Keras .h5 (default: what `sr data download vgg19` installed). */
     vgg: z.string().min(1).optional(),
     discriminator: discriminatorSchema.default({}),

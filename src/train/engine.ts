@@ -143,6 +143,7 @@ export function onnxGanTask(
     adversarialWeight: config.gan!.adversarial_weight,
     pixelWeight: config.gan!.pixel_weight,
     pixelLoss: config.gan!.pixel_loss,
+    rollPeriod: config.gan!.roll_views ? config.scale : undefined,
     optimizer: optimizerSpec(config.train),
     threads: options.threads,
     cuda: useCuda(options.device),

@@ -11,6 +11,7 @@ import { ganStep, type GanNetworks } from '../../src/train/recipes/srgan';
 import { trainableVariables } from '../../src/train/recipes/pixel';
 import type { Batch } from '../../src/data/patches';
 import { Rng } from '../../src/core/rng';
+import { stepShift } from '../../src/core/roll';
 import { describeWithShared, tempDir, useTestBackend } from '../helpers/env';
 import { saveLayersModelDir, tinyVgg } from '../helpers/vgg';
 
@@ -65,8 +66,11 @@ test('the discriminator learns to separate HR from generated patches', () => {
   expect(last).toBeLessThan(first);
 });
 
-test('generator + discriminator steps do not grow memory: tensor count after 50 steps equals that after 5', () => {
-  const gan = tinyGan('vgg');
+test.each([
+  ['', undefined],
+  [', views rolled', 2],
+])('generator + discriminator steps do not grow memory%s: tensor count after 50 steps equals that after 5', (_label, rollPeriod) => {
+  const gan = { ...tinyGan('vgg'), rollPeriod };
   const rng = new Rng(3);
   const counts: number[] = [];
   for (let i = 1; i <= 50; i++) {
@@ -74,6 +78,15 @@ test('generator + discriminator steps do not grow memory: tensor count after 50 
     if (i === 5 || i === 50) counts.push(tf.memory().numTensors);
   }
   expect(counts[1]).toBe(counts[0]);
+});
+
+test('with roll_views the discriminator sees SR and HR rolled by the shift of the step; a period of 1 rolls nothing', () => {
+  expect(stepShift(0, 2)).not.toEqual([0, 0]);
+  const batch = randomBatch(new Rng(4), 2, 8, 2);
+  const plain = ganStep(tinyGan('mse'), batch);
+  // Step 0's shift is not zero at period 2: the discriminator sees other pixels at each position.
+  expect(ganStep({ ...tinyGan('mse'), rollPeriod: 2 }, batch).discriminator).not.toBeCloseTo(plain.discriminator, 6);
+  expect(ganStep({ ...tinyGan('mse'), rollPeriod: 1 }, batch)).toEqual(plain);
 });
 
 test('a layers model folder (model.json + shards) loads, and a broken one fails with one line', async () => {

@@ -27,6 +27,7 @@ import { SrError, UsageError } from '../../core/errors';
 import { discriminatorLoss, generatorAdversarialLoss } from '../../losses/adversarial';
 import { mseContentLoss, vggContentLoss, type ContentLoss } from '../../losses/content';
 import { pixelLoss, type PixelLoss } from '../../losses/pixel';
+import { stepShift } from '../../core/roll';
 import { getArchitecture } from '../../models';
 import { buildDiscriminator } from '../../models/discriminator';
 import { loadVggFeatures, locateVggWeights } from '../../models/vgg';
@@ -49,6 +50,8 @@ export interface GanNetworks {
   /** Weight and kind of the pixel loss added to the generator's (0: none, as in the paper). */
   pixelWeight?: number;
   pixelLoss?: PixelLoss;
+  /** VGG and the discriminator see SR and HR rolled by each step's shift below this period (gan.roll_views). */
+  rollPeriod?: number;
 }
 
 export interface GanStepLosses {
@@ -78,18 +81,41 @@ export function ganNetworks(
     adversarialWeight: config.gan!.adversarial_weight,
     pixelWeight: config.gan!.pixel_weight,
     pixelLoss: config.gan!.pixel_loss,
+    rollPeriod: config.gan!.roll_views ? config.scale : undefined,
   };
+}
+
+/**
+ * What VGG and the discriminator see of an NHWC batch this step: the images themselves, or (with a
+ * roll period) the images rolled by the step's shift (src/core/roll.ts).
+ */
+function viewOfStep(n: GanNetworks): (x: tf.Tensor4D) => tf.Tensor4D {
+  const [dy, dx] = stepShift(n.generatorOptimizer.iterations, n.rollPeriod ?? 1);
+  if (dy === 0 && dx === 0) return (x) => x;
+  // Slices and a concat rather than a gather: tfjs's wasm backend has no kernel for gather's gradient.
+  // rolled[i] = x[(i + shift) mod size] along `axis`: x from `shift` on, then x up to `shift`.
+  const roll = (x: tf.Tensor4D, axis: 1 | 2, shift: number) => {
+    if (shift === 0) return x;
+    const from = [0, 0, 0, 0];
+    const upTo = [-1, -1, -1, -1];
+    from[axis] = shift;
+    upTo[axis] = shift;
+    return tf.concat([tf.slice(x, from, -1), tf.slice(x, [0, 0, 0, 0], upTo)], axis);
+  };
+  return (x) => tf.tidy(() => roll(roll(x, 1, dy), 2, dx));
 }
 
 export function ganStep(n: GanNetworks, batch: Batch): GanStepLosses {
   const lr = tf.tensor4d(batch.input, batch.inputShape);
   const hr = tf.tensor4d(batch.target, batch.targetShape);
+  const seen = viewOfStep(n);
+  const hrSeen = seen(hr);
   try {
     // The discriminator sees a generator output it cannot change.
-    const fake = tf.tidy(() => n.generator.apply(lr, { training: true }) as tf.Tensor4D);
+    const fake = tf.tidy(() => seen(n.generator.apply(lr, { training: true }) as tf.Tensor4D));
     const dLoss = minimizeIfFinite(n.discriminatorOptimizer, n.discriminatorVars, () =>
       discriminatorLoss(
-        n.discriminator.apply(hr, { training: true }) as tf.Tensor,
+        n.discriminator.apply(hrSeen, { training: true }) as tf.Tensor,
         n.discriminator.apply(fake, { training: true }) as tf.Tensor,
       ),
     );
@@ -100,8 +126,9 @@ export function ganStep(n: GanNetworks, batch: Batch): GanStepLosses {
     let pixel: number | undefined;
     const gLoss = minimizeIfFinite(n.generatorOptimizer, n.generatorVars, () => {
       const sr = n.generator.apply(lr, { training: true }) as tf.Tensor4D;
-      const c = n.content(sr, hr);
-      const a = generatorAdversarialLoss(n.discriminator.apply(sr, { training: true }) as tf.Tensor);
+      const srSeen = seen(sr);
+      const c = n.content(srSeen, hrSeen);
+      const a = generatorAdversarialLoss(n.discriminator.apply(srSeen, { training: true }) as tf.Tensor);
       content = c.dataSync()[0];
       adversarial = a.dataSync()[0];
       const loss = c.add(a.mul(n.adversarialWeight)) as tf.Scalar;
@@ -112,7 +139,7 @@ export function ganStep(n: GanNetworks, batch: Batch): GanStepLosses {
     });
     return { discriminator: dLoss, content, adversarial, generator: gLoss, ...(pixel === undefined ? {} : { pixel }) };
   } finally {
-    tf.dispose([lr, hr]);
+    tf.dispose(hrSeen === hr ? [lr, hr] : [lr, hr, hrSeen]);
   }
 }
 

@@ -56,14 +56,21 @@ export class GraphBuilder {
     return name;
   }
 
-  private static info(name: string, shape: readonly number[]): onnx.IValueInfoProto {
-    return { name, type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((d) => ({ dimValue: d })) } } } };
+  private static info(name: string, shape: readonly number[], elemType = FLOAT): onnx.IValueInfoProto {
+    return { name, type: { tensorType: { elemType, shape: { dim: shape.map((d) => ({ dimValue: d })) } } } };
   }
 
   input(name: string, shape: number[]): Value {
     this.names.add(name);
     this.inputs.push(GraphBuilder.info(name, shape));
     return { name, shape };
+  }
+
+  /** An int64 graph input (indices fed each step). */
+  int64Input(name: string, shape: number[]): string {
+    this.names.add(name);
+    this.inputs.push(GraphBuilder.info(name, shape, INT64));
+    return name;
   }
 
   /** The graph input `name`, declared on first use (an input several parts of the graph share). */

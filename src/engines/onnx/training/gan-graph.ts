@@ -16,12 +16,22 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { SrError } from '../../../core/errors';
-import { GraphBuilder, type Value } from './builder';
+import { GraphBuilder, attr, type Value } from './builder';
 import { pixelLossTerm, sigmoidCrossEntropyTerm, type PixelLossKind } from './losses';
 import { forwardNetwork, type WeightSources } from './network';
 import type { OptimizerSpec } from './optimizers';
 import { IMAGENET_BGR_MEANS } from '../../../models/vgg';
-import { finiteGuard, paramUpdate, roleInputs, stateUpdate, toNchw, type RoleGraph, type RoleInputs, type StepGraph } from './step-graph';
+import {
+  ROLL_INPUTS,
+  finiteGuard,
+  paramUpdate,
+  roleInputs,
+  stateUpdate,
+  toNchw,
+  type RoleGraph,
+  type RoleInputs,
+  type StepGraph,
+} from './step-graph';
 
 /** The content loss's feature scale (the paper's 1/12.75). */
 const FEATURE_SCALE = 1 / 12.75;
@@ -35,6 +45,8 @@ export interface GanStepSpec {
   /** Weight of the pixel loss added to the generator's (0: none, as in the paper). */
   pixelWeight?: number;
   pixelLoss?: PixelLossKind;
+  /** VGG and the discriminator see SR and HR rolled by the step's shift below this period (gan.roll_views). */
+  rollPeriod?: number;
   optimizer: OptimizerSpec;
   inputShape: number[];
   targetShape: number[];
@@ -69,6 +81,24 @@ function vggPreprocess(b: GraphBuilder, x: Value, base: string): Value {
   return b.sub(scaled, b.constant(`${base}/means`, IMAGENET_BGR_MEANS, [1, 3, 1, 1]), `${base}/centred`);
 }
 
+/**
+ * The rolled view of NCHW images and its adjoint (the inverse roll), from the step's index inputs;
+ * identities when the graph does not roll.
+ */
+function rollViews(b: GraphBuilder, shape: number[], period: number | undefined): { view: (x: Value) => Value; back: (d: Value) => Value } {
+  if (!period || period <= 1) return { view: (x) => x, back: (d) => d };
+  const [, , h, w] = shape;
+  const rows = b.int64Input(ROLL_INPUTS.rows, [h]);
+  const cols = b.int64Input(ROLL_INPUTS.cols, [w]);
+  const rowsBack = b.int64Input(ROLL_INPUTS.rowsBack, [h]);
+  const colsBack = b.int64Input(ROLL_INPUTS.colsBack, [w]);
+  const gather = (x: Value, r: string, c: string, base: string) =>
+    b.op('Gather', [b.op('Gather', [x, r], x.shape, `${base}_rows`, [attr.int('axis', 2)]), c], x.shape, `${base}_cols`, [
+      attr.int('axis', 3),
+    ]);
+  return { view: (x) => gather(x, rows, cols, `${x.name}_rolled`), back: (d) => gather(d, rowsBack, colsBack, `${d.name}_unrolled`) };
+}
+
 function sumGrads(b: GraphBuilder, a: Map<string, Value>, c: Map<string, Value>): Map<string, Value> {
   const out = new Map(a);
   for (const [k, v] of c) out.set(k, out.has(k) ? b.add(out.get(k)!, v, `${k}/grad_total`) : v);
@@ -85,10 +115,14 @@ export function buildGanStep(spec: GanStepSpec): StepGraph {
   const gPass = forwardNetwork(b, spec.generator, lr, g.sources, 'g/');
   const sr = gPass.output;
   if (sr.shape.join() !== hr.shape.join()) throw new SrError(`the generator's output [${sr.shape}] does not fit the target [${hr.shape}]`);
+  // What VGG and the discriminator look at: SR and HR themselves, or both rolled by the step's shift.
+  const roll = rollViews(b, hr.shape, spec.rollPeriod);
+  const srSeen = roll.view(sr);
+  const hrSeen = roll.view(hr);
 
   // The discriminator's update, on its current weights; sr is a constant for it.
-  const real = forwardNetwork(b, spec.discriminator, hr, d.sources, 'd_real/');
-  const fake = forwardNetwork(b, spec.discriminator, sr, d.sources, 'd_fake/');
+  const real = forwardNetwork(b, spec.discriminator, hrSeen, d.sources, 'd_real/');
+  const fake = forwardNetwork(b, spec.discriminator, srSeen, d.sources, 'd_fake/');
   const realTerm = sigmoidCrossEntropyTerm(b, real.output, 1, 'd_loss_real');
   const fakeTerm = sigmoidCrossEntropyTerm(b, fake.output, 0, 'd_loss_fake');
   const dLoss = b.add(realTerm.loss, fakeTerm.loss, 'd_loss_sum');
@@ -98,24 +132,25 @@ export function buildGanStep(spec: GanStepSpec): StepGraph {
   const dUpdate = paramUpdate(b, 'discriminator', d, spec.optimizer, dGrads, dGuard);
 
   // The generator's adversarial term through the discriminator's new weights.
-  const judged = forwardNetwork(b, spec.discriminator, sr, updatedSources(d, dUpdate.newParams), 'd_sr/', true);
+  const judged = forwardNetwork(b, spec.discriminator, srSeen, updatedSources(d, dUpdate.newParams), 'd_sr/', true);
   const advTerm = sigmoidCrossEntropyTerm(b, judged.output, 1, 'adversarial');
   b.output('adversarial', advTerm.loss);
-  const dSrAdversarial = judged.backward(advTerm.grad).input;
+  const dSeenAdversarial = judged.backward(advTerm.grad).input;
+  const dSrAdversarial = dSeenAdversarial && roll.back(dSeenAdversarial);
 
   // The content term.
   let content: Value;
   let dSrContent: Value | undefined;
   if (spec.features) {
     const vgg = frozenSources(b, 'vgg/');
-    const fSr = forwardNetwork(b, spec.features, vggPreprocess(b, sr, 'vgg_sr_pre'), vgg, 'vgg_sr/', true);
-    const fHr = forwardNetwork(b, spec.features, vggPreprocess(b, hr, 'vgg_hr_pre'), vgg, 'vgg_hr/');
+    const fSr = forwardNetwork(b, spec.features, vggPreprocess(b, srSeen, 'vgg_sr_pre'), vgg, 'vgg_sr/', true);
+    const fHr = forwardNetwork(b, spec.features, vggPreprocess(b, hrSeen, 'vgg_hr_pre'), vgg, 'vgg_hr/');
     const scale = b.scalar(FEATURE_SCALE);
     const term = pixelLossTerm(b, 'mse', b.mul(fSr.output, scale, 'vgg_sr_scaled'), b.mul(fHr.output, scale, 'vgg_hr_scaled'), 'content');
     content = term.loss;
     const dPre = fSr.backward(b.mul(term.grad, scale, 'content_grad_features')).input;
     if (dPre) {
-      dSrContent = b.reverse(b.mul(dPre, b.scalar(255), 'content_grad_255'), [1], 'content_grad_rgb');
+      dSrContent = roll.back(b.reverse(b.mul(dPre, b.scalar(255), 'content_grad_255'), [1], 'content_grad_rgb'));
     }
   } else {
     const term = pixelLossTerm(b, 'mse', sr, hr, 'content');
@@ -159,5 +194,7 @@ export function buildGanStep(spec: GanStepSpec): StepGraph {
       loss: 'd_loss',
     },
   ];
-  return { bytes: b.encode('srgan-adversarial-step'), roles, losses };
+  const rolled =
+    spec.rollPeriod && spec.rollPeriod > 1 ? { roll: { period: spec.rollPeriod, height: hr.shape[2], width: hr.shape[3] } } : {};
+  return { bytes: b.encode('srgan-adversarial-step'), roles, losses, ...rolled };
 }

@@ -45,7 +45,15 @@ export interface StepGraph {
   roles: RoleGraph[];
   /** Every loss output, by the name a step reports it under ('loss', 'content', 'd_loss'...). */
   losses: string[];
+  /**
+   * Present when the graph reads rolled views (gan.roll_views): each step feeds ROLL_INPUTS, the
+   * row and column indices of stepShift(step, period) and of its inverse, for an image of this size.
+   */
+  roll?: { period: number; height: number; width: number };
 }
+
+/** The int64 index inputs of a graph with `roll`: rows, columns, and the inverse rows and columns. */
+export const ROLL_INPUTS = { rows: 'roll_rows', cols: 'roll_cols', rowsBack: 'roll_rows_back', colsBack: 'roll_cols_back' } as const;
 
 export interface PixelStepSpec {
   model: tf.LayersModel;

@@ -19,7 +19,8 @@ import { SrError, firstLine } from '../../../core/errors';
 import { createSession, onnxRuntime, type OnnxSession } from '../../../runtime/onnx/session';
 import { layersWithoutRule } from './rules';
 import { slotKinds, type OptimizerSpec } from './optimizers';
-import { buildPixelStep, type StepGraph } from './step-graph';
+import { ROLL_INPUTS, buildPixelStep, type StepGraph } from './step-graph';
+import { rollIndices, stepShift } from '../../../core/roll';
 import { buildGanStep } from './gan-graph';
 import type { PixelLossKind } from './losses';
 
@@ -40,6 +41,8 @@ export interface OnnxGanOptions extends Omit<OnnxTrainerOptions, 'loss'> {
   /** Weight and kind of the pixel loss added to the generator's (0 or absent: none). */
   pixelWeight?: number;
   pixelLoss?: PixelLossKind;
+  /** VGG and the discriminator see SR and HR rolled by each step's shift below this period (gan.roll_views). */
+  rollPeriod?: number;
 }
 
 /** The batch as the step reads it: NHWC float32 input and target. */
@@ -154,6 +157,7 @@ export class OnnxTrainer {
         adversarialWeight: options.adversarialWeight,
         pixelWeight: options.pixelWeight,
         pixelLoss: options.pixelLoss,
+        rollPeriod: options.rollPeriod,
         optimizer: options.optimizer,
         inputShape: [...batch.inputShape],
         targetShape: [...batch.targetShape],
@@ -272,6 +276,21 @@ export class OnnxTrainer {
     return feeds;
   }
 
+  /** The index inputs of a graph that rolls its views: the shift of the generator's next step, and its inverse. */
+  private rollFeeds(graph: StepGraph): Record<string, Ort.Tensor> {
+    if (!graph.roll) return {};
+    const { period, height, width } = graph.roll;
+    const [dy, dx] = stepShift(this.role('model').iterations, period);
+    const index = (size: number, shift: number) =>
+      new this.ort.Tensor('int64', BigInt64Array.from(rollIndices(size, shift), BigInt), [size]);
+    return {
+      [ROLL_INPUTS.rows]: index(height, dy),
+      [ROLL_INPUTS.cols]: index(width, dx),
+      [ROLL_INPUTS.rowsBack]: index(height, -dy),
+      [ROLL_INPUTS.colsBack]: index(width, -dx),
+    };
+  }
+
   /**
    * One step on `batch` at learning rate `lr`; returns every loss of the step ('loss' is the one
    * minimised, the generator's for a GAN). A network whose loss is not finite keeps its weights,
@@ -284,6 +303,7 @@ export class OnnxTrainer {
       input: new this.ort.Tensor('float32', batch.input, batch.inputShape),
       target: new this.ort.Tensor('float32', batch.target, batch.targetShape),
       ...this.scalarFeeds(lr),
+      ...this.rollFeeds(graph),
     };
     const fetches = [...graph.losses];
     const carried = graph.roles.flatMap((r) => [...r.params, ...r.slots, ...r.states]);

@@ -154,6 +154,7 @@ describeOnnx('onnx training engine', () => {
     ['MSE', { steps: 20, content: 'mse', seed: 4, patch: 16, batch: 4 }],
     ['VGG + L1 pixel', { steps: 20, content: 'vgg', seed: 5, patch: 16, batch: 4, pixelWeight: 0.5 }],
     ['VGG + MSE pixel', { steps: 10, content: 'vgg', seed: 6, patch: 16, batch: 4, pixelWeight: 0.5, pixelLoss: 'mse' }],
+    ['VGG, views rolled', { steps: 20, content: 'vgg', seed: 7, patch: 16, batch: 4, rollPeriod: 2 }],
   ])(
     'SRGAN adversarial steps as tfjs runs them, %s content',
     async (_name, spec) => {

@@ -33,6 +33,8 @@ interface Spec {
   /** A pixel loss added to the generator's (gan.pixel_weight, gan.pixel_loss). */
   pixelWeight?: number;
   pixelLoss?: 'l1' | 'mse';
+  /** gan.roll_views: VGG and D see SR and HR rolled by each step's shift below this period (the scale, 2, here). */
+  rollPeriod?: number;
 }
 
 function networks(seed: number, patch: number): { generator: tf.LayersModel; discriminator: tf.LayersModel } {
@@ -63,9 +65,14 @@ async function main(): Promise<void> {
   if (features) randomiseWeights(features, spec.seed + 2);
 
   const ref = networks(spec.seed, p);
-  const pixel = { pixelWeight: spec.pixelWeight ?? 0, pixelLoss: spec.pixelLoss ?? 'l1' };
-  const gan = { adversarial_weight: 1e-3, pixel_weight: pixel.pixelWeight, pixel_loss: pixel.pixelLoss };
-  const config = { train: { optimizer: 'adam', lr, momentum: 0.9 }, gan } as unknown as TrainingConfig;
+  const pixel = { pixelWeight: spec.pixelWeight ?? 0, pixelLoss: spec.pixelLoss ?? 'l1', rollPeriod: spec.rollPeriod };
+  const gan = {
+    adversarial_weight: 1e-3,
+    pixel_weight: pixel.pixelWeight,
+    pixel_loss: pixel.pixelLoss,
+    roll_views: spec.rollPeriod !== undefined,
+  };
+  const config = { scale: 2, train: { optimizer: 'adam', lr, momentum: 0.9 }, gan } as unknown as TrainingConfig;
   const reference = ganNetworks(ref.generator, ref.discriminator, features ? vggContentLoss(features) : mseContentLoss(), config);
   const referenceTrainer = spec.perturb
     ? OnnxTrainer.createGan(ref.generator, {
