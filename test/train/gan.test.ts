@@ -67,15 +67,15 @@ test('the discriminator learns to separate HR from generated patches', () => {
 });
 
 test.each([
-  ['', undefined],
-  [', views rolled', 2],
-])('generator + discriminator steps do not grow memory%s: tensor count after 50 steps equals that after 5', (_label, rollPeriod) => {
+  ['', undefined, 50],
+  [', views rolled', 2, 15],
+])('generator + discriminator steps do not grow memory%s: tensor count after %i steps equals that after 5', (_label, rollPeriod, steps) => {
   const gan = { ...tinyGan('vgg'), rollPeriod };
   const rng = new Rng(3);
   const counts: number[] = [];
-  for (let i = 1; i <= 50; i++) {
+  for (let i = 1; i <= steps; i++) {
     ganStep(gan, randomBatch(rng, 2, 8, 2));
-    if (i === 5 || i === 50) counts.push(tf.memory().numTensors);
+    if (i === 5 || i === steps) counts.push(tf.memory().numTensors);
   }
   expect(counts[1]).toBe(counts[0]);
 });
