@@ -8,6 +8,9 @@
  *    initializers (or the pixel MSE), pre = RGB -> BGR, * 255, - ImageNet means, plus
  *    pixelWeight * pixel loss (MSE or L1) of sr against hr when pixelWeight > 0.
  *
+ * With rollPeriod, the discriminator and VGG see sr and hr rolled by the step's shift (int64 index
+ * inputs the trainer feeds, ROLL_INPUTS), and their gradients with respect to sr are rolled back.
+ *
  * Each network's update is guarded by its own loss being finite. Batch-norm moving statistics move
  * once per training-mode call, as tfjs-layers moves them: the generator's twice (tfjs runs it once
  * for the discriminator's update and again for its own, on the same weights, so the same batch
