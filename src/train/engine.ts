@@ -129,6 +129,22 @@ export function onnxPixelTask(model: tf.LayersModel, config: TrainingConfig, opt
   return onnxTaskParts(trainer, ['model'], config);
 }
 
+/** The generator's loss beyond its content term, as config.gan sets it; both engines' GAN steps take these. */
+export function ganLossOptions(config: TrainingConfig): {
+  adversarialWeight: number;
+  pixelWeight: number;
+  pixelLoss: NonNullable<TrainingConfig['gan']>['pixel_loss'];
+  rollPeriod: number | undefined;
+} {
+  const gan = config.gan!;
+  return {
+    adversarialWeight: gan.adversarial_weight,
+    pixelWeight: gan.pixel_weight,
+    pixelLoss: gan.pixel_loss,
+    rollPeriod: gan.roll_views ? config.scale : undefined,
+  };
+}
+
 /** The onnx engine's SRGAN adversarial step: the generator ('model') and the discriminator, with the frozen VGG features. */
 export function onnxGanTask(
   generator: tf.LayersModel,
@@ -140,10 +156,7 @@ export function onnxGanTask(
   const trainer = OnnxTrainer.createGan(generator, {
     discriminator,
     features,
-    adversarialWeight: config.gan!.adversarial_weight,
-    pixelWeight: config.gan!.pixel_weight,
-    pixelLoss: config.gan!.pixel_loss,
-    rollPeriod: config.gan!.roll_views ? config.scale : undefined,
+    ...ganLossOptions(config),
     optimizer: optimizerSpec(config.train),
     threads: options.threads,
     cuda: useCuda(options.device),

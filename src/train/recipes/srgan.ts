@@ -33,7 +33,7 @@ import { buildDiscriminator } from '../../models/discriminator';
 import { loadVggFeatures, locateVggWeights } from '../../models/vgg';
 import type { InitOrigin, LoadedCheckpoint } from '../../checkpoint';
 import { runTraining, type TrainRunOptions, type TrainSummary } from '../run';
-import { chooseTrainingEngine, onnxGanTask, type EngineOptions } from '../engine';
+import { chooseTrainingEngine, ganLossOptions, onnxGanTask, type EngineOptions } from '../engine';
 import { initialWeights, makeOptimizer, minimizeIfFinite, trainableVariables, type TrainableOptimizer, type TrainingTask } from '../task';
 import { trainSupervised } from './pixel';
 import type { TrainingRecipe } from './recipe';
@@ -78,10 +78,7 @@ export function ganNetworks(
     generatorOptimizer: makeOptimizer(config.train),
     discriminatorOptimizer: makeOptimizer(config.train),
     content,
-    adversarialWeight: config.gan!.adversarial_weight,
-    pixelWeight: config.gan!.pixel_weight,
-    pixelLoss: config.gan!.pixel_loss,
-    rollPeriod: config.gan!.roll_views ? config.scale : undefined,
+    ...ganLossOptions(config),
   };
 }
 
