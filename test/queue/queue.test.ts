@@ -21,11 +21,13 @@ function json<T = Record<string, unknown>>(run: Run): T {
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as T;
 }
 
-function doneLines(worker: TestWorker): number {
+/** What a worker logged as done, one entry per job. */
+function doneJobs(worker: TestWorker): string[] {
   return worker
     .stderr()
     .split('\n')
-    .filter((line) => line.startsWith('done ')).length;
+    .filter((line) => line.startsWith('done '))
+    .map((line) => line.slice('done '.length));
 }
 
 const suite = REDIS_SERVER ? describe : describe.skip;
@@ -101,7 +103,7 @@ suite(title, () => {
 
     // One worker alone until it has finished an image, then killed while it holds the next.
     const doomed = worker();
-    await waitFor(() => doneLines(doomed) > 0, 30_000, 'the first worker to finish an image');
+    await waitFor(() => doneJobs(doomed).length > 0, 30_000, 'the first worker to finish an image');
     doomed.proc.kill('SIGKILL');
     await doomed.exited;
     const killedAt = Date.now();
@@ -112,8 +114,13 @@ suite(title, () => {
     expect(Date.now() - killedAt).toBeLessThan(RECOVERY_BOUND_MS);
     expect(await Promise.all(survivors.map((w) => w.exited))).toEqual([0, 0]);
 
-    // Every image done once: the killed worker's images plus the survivors' (the recovered one among them).
-    expect(doneLines(doomed) + survivors.reduce((n, w) => n + doneLines(w), 0)).toBe(GOOD_IMAGES);
+    // No image done twice: the killed worker's images plus the survivors' (the recovered one among them).
+    // SIGKILL can land after the queue has a job completed and before the worker logs it, so the logs
+    // may miss the killed worker's last image; the queue's completed count below is exact.
+    const logged = [doomed, ...survivors].flatMap(doneJobs);
+    expect(new Set(logged).size).toBe(logged.length);
+    expect(logged.length).toBeGreaterThanOrEqual(GOOD_IMAGES - 1);
+    expect(survivors.flatMap(doneJobs).length).toBeGreaterThan(0);
 
     // The same summary as the local run, the bad image failed alone with its one-line error.
     expect(waited.code).toBe(1);

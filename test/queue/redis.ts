@@ -87,7 +87,8 @@ export function startWorker(url: string, args: string[] = []): TestWorker {
   });
   let stderr = '';
   proc.stderr!.on('data', (chunk) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': by then stderr has been read to its end.
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
   return { proc, stderr: () => stderr, exited };
 }
 
