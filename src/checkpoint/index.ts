@@ -45,6 +45,8 @@ export interface CheckpointMeta {
   validation?: { dataset: string; psnr: number; ssim: number; niqe?: number; iteration: number };
   /** Written by scripts/widen-srresnet.ts: the checkpoint these weights widen, and how. */
   widened?: { from: string; width: [number, number]; tail_kernel: [number, number]; seed: number; noise: number };
+  /** Written by scripts/nearest-srresnet.ts: the checkpoint these weights were converted from, and what changed. */
+  converted?: { from: string; change: string };
   createdAt: string;
 }
 

@@ -28,6 +28,47 @@ export class DepthToSpace extends tf.layers.Layer {
   }
 }
 
+/**
+ * Nearest-neighbour upscaling by a whole factor: every pixel repeated over an f x f cell (ONNX
+ * Resize 'nearest' with 'asymmetric' coordinates and 'floor'). Written as f*f copies of the channels
+ * shuffled by depth-to-space, so tfjs differentiates it with kernels every backend has.
+ */
+export class UpsampleNearest extends tf.layers.Layer {
+  static className = 'SrUpsampleNearest';
+  readonly factor: number;
+
+  constructor(config: { factor: number; name?: string }) {
+    super(config);
+    this.factor = config.factor;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w, c] = inputShape as tf.Shape;
+    const f = this.factor;
+    return [n, h == null ? null : h * f, w == null ? null : w * f, c];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const f = this.factor;
+      // DCR reads channel (dy * f + dx) * C + c at offset (dy, dx): with f*f copies, always channel c.
+      return tf.depthToSpace(
+        tf.concat(
+          Array.from({ length: f * f }, () => x),
+          3,
+        ),
+        f,
+        'NHWC',
+      );
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), factor: this.factor };
+  }
+}
+
 /** y = x * scale + offset: maps a tanh output in [-1, 1] to pixels in [0, 1]. */
 export class ScaleShift extends tf.layers.Layer {
   static className = 'SrScaleShift';
@@ -83,3 +124,4 @@ export class ResizeBilinear extends tf.layers.Layer {
 tf.serialization.registerClass(DepthToSpace);
 tf.serialization.registerClass(ResizeBilinear);
 tf.serialization.registerClass(ScaleShift);
+tf.serialization.registerClass(UpsampleNearest);

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { DepthToSpace, ResizeBilinear, ScaleShift } from './layers';
+import { DepthToSpace, ResizeBilinear, ScaleShift, UpsampleNearest } from './layers';
 import { registerArchitecture, seeds } from './registry';
 
 const options = z
@@ -28,6 +28,14 @@ const options = z
      * output channel its own He-normal kernel.
      */
     upsample_init: z.enum(['icnr', 'he']).default('icnr'),
+    /**
+     * 'subpixel' (the paper): a convolution to f*f times the channels, then depth-to-space.
+     * 'nearest' (ESRGAN's generator): nearest-neighbour upscaling, then a convolution at the new
+     * resolution. Every output pixel then comes from one kernel, so the upsampler cannot give each of
+     * the f*f sub-pixel positions its own offset, which a sub-pixel layer can learn under a GAN loss
+     * as a fixed grid (docs/training.md, "The SRGAN grid").
+     */
+    upsample: z.enum(['subpixel', 'nearest']).default('subpixel'),
   })
   .strict();
 
@@ -76,15 +84,21 @@ export function icnrKernel(kernelSize: number, inChannels: number, width: number
   });
 }
 
-function upsampler(conv: Conv, x: T, width: number, factor: number, i: number): T {
+function subpixelUpsampler(conv: Conv, x: T, width: number, factor: number, i: number): T {
   let y = conv(width * factor * factor, 3, `up${i}_conv`).apply(x) as T;
   y = new DepthToSpace({ blockSize: factor, name: `up${i}_shuffle` }).apply(y) as T;
   return prelu(`up${i}_prelu`).apply(y) as T;
 }
 
+function nearestUpsampler(conv: Conv, x: T, width: number, factor: number, i: number): T {
+  let y = new UpsampleNearest({ factor, name: `up${i}_nearest` }).apply(x) as T;
+  y = conv(width, 3, `up${i}_conv`).apply(y) as T;
+  return prelu(`up${i}_prelu`).apply(y) as T;
+}
+
 export const srresnet = registerArchitecture<SrresnetOptions>({
   name: 'srresnet',
-  description: 'SRResNet / SRGAN generator: residual blocks, BN, PReLU, sub-pixel upsampling (RGB)',
+  description: 'SRResNet / SRGAN generator: residual blocks, BN, PReLU, sub-pixel (or nearest + conv) upsampling (RGB)',
   scales: [2, 3, 4],
   inputSpace: 'rgb',
   inputIsUpsampled: false,
@@ -95,7 +109,7 @@ export const srresnet = registerArchitecture<SrresnetOptions>({
   initOnly: ['upsample_init'],
   build(o, scale, seed) {
     const model = buildLayers(o, scale, seed);
-    if (o.upsample_init === 'icnr') {
+    if (o.upsample === 'subpixel' && o.upsample_init === 'icnr') {
       const nextSeed = seeds(seeds(seed)() + 7717);
       upsampleFactors(scale).forEach((f, i) => {
         const layer = model.getLayer(`up${i}_conv`);
@@ -117,6 +131,7 @@ function buildLayers(o: SrresnetOptions, scale: number, seed?: number): tf.Layer
   for (let i = 0; i < o.blocks; i++) x = residualBlock(conv, x, o.width, i);
   x = bn('body_bn').apply(conv(o.width, 3, 'body_conv').apply(x)) as T;
   x = tf.layers.add({ name: 'long_skip' }).apply([head, x]) as T;
+  const upsampler = o.upsample === 'nearest' ? nearestUpsampler : subpixelUpsampler;
   upsampleFactors(scale).forEach((f, i) => (x = upsampler(conv, x, o.width, f, i)));
   const tailSeed = seeds(seed)() + 9973;
   if (o.global_skip === 'bilinear') {

@@ -284,6 +284,19 @@ function exportLayer(
         channels,
       };
     }
+    case 'SrUpsampleNearest': {
+      // Every pixel repeated over an f x f cell: output coordinate x reads input floor(x / f).
+      const f = c.factor ?? 1;
+      const scales = b.constant(`${name}.scales`, [1, 1, f, f], [4]);
+      return {
+        value: b.add('Resize', [xs[0], '', scales], name, [
+          text('mode', 'nearest'),
+          text('coordinate_transformation_mode', 'asymmetric'),
+          text('nearest_mode', 'floor'),
+        ]),
+        channels,
+      };
+    }
     case 'PReLU':
       return { value: preluNodes(b, xs[0], channelSlopes(layer.getWeights()[0], channels, name), name, prelu), channels };
     case 'ReLU':

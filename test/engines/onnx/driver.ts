@@ -37,6 +37,11 @@ export const EXPORT_CASES: [string, TestCheckpoint, number][] = [
     { architecture: 'srresnet', options: { blocks: 1, width: 8, tail_kernel: 3, global_skip: 'bilinear' }, scale: 4 },
     3,
   ],
+  [
+    'SRResNet x4, nearest + conv upsampling',
+    { architecture: 'srresnet', options: { blocks: 1, width: 8, upsample: 'nearest' }, scale: 4 },
+    3,
+  ],
 ];
 
 // Both larger than SRCNN's 'valid' border loss (16 pixels for 9-5-5).

@@ -26,13 +26,14 @@ describe('export', () => {
     byForm = (prelu) => cases.filter((c) => c.prelu === prelu);
   });
 
-  it('covers SRCNN (valid and same padding) and SRResNet (x4, x3, and with a global skip), PReLU in both forms', () => {
+  it('covers SRCNN (valid and same padding) and SRResNet (x4, x3, with a global skip, with nearest upsampling), PReLU in both forms', () => {
     const labels = [
       'SRCNN 9-5-5, valid padding, x3',
       'SRCNN 9-1-5, same padding, x2',
       'SRResNet x4, batch norms and PReLU',
       'SRResNet x3',
       'SRResNet x4, bilinear global skip, 3x3 tail',
+      'SRResNet x4, nearest + conv upsampling',
     ];
     expect(byForm('scaled-relu').map((c) => c.label)).toEqual(labels);
     expect(byForm('node').map((c) => c.label)).toEqual(labels);

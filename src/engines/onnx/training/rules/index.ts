@@ -9,7 +9,7 @@ import { denseRule } from './dense';
 import { addRule, scaleShiftRule } from './elementwise';
 import { maxPoolRule } from './pooling';
 import { preluRule } from './prelu';
-import { depthToSpaceRule, flattenRule } from './reshaping';
+import { depthToSpaceRule, flattenRule, upsampleNearestRule } from './reshaping';
 import { resizeBilinearRule } from './resize-bilinear';
 import type { LayerRule } from './rule';
 
@@ -24,6 +24,7 @@ const RULES: readonly LayerRule[] = [
   addRule,
   scaleShiftRule,
   depthToSpaceRule,
+  upsampleNearestRule,
   resizeBilinearRule,
   flattenRule,
   denseRule,

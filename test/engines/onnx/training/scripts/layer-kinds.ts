@@ -3,7 +3,7 @@
  * before it, so its input gradient is checked too), seeded so both engines start equal.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DepthToSpace, ResizeBilinear, ScaleShift } from '../../../../../src/models/layers';
+import { DepthToSpace, ResizeBilinear, ScaleShift, UpsampleNearest } from '../../../../../src/models/layers';
 import { interpolationMatrix } from '../../../../../src/engines/onnx/training/rules/resize-bilinear';
 
 type T = tf.SymbolicTensor;
@@ -57,6 +57,7 @@ export const LAYER_KINDS = [
   'batchnorm',
   'prelu',
   'depth-to-space',
+  'upsample-nearest',
   'resize-bilinear',
   'add',
   'activations',
@@ -140,6 +141,10 @@ export function layerKindModel(kind: string, seed: number, reference = false): t
       break;
     case 'depth-to-space':
       x = new DepthToSpace({ blockSize: 2 }).apply(conv(12, 3, seed + 2).apply(x) as T) as T;
+      break;
+    case 'upsample-nearest':
+      // A convolution after it, so the gradient reaching the upscaling differs across each cell.
+      x = conv(3, 3, seed + 2).apply(new UpsampleNearest({ factor: 2 }).apply(x) as T) as T;
       break;
     case 'resize-bilinear':
       x = (reference ? new MatrixResize(3) : new ResizeBilinear({ factor: 3 })).apply(conv(3, 3, seed + 2).apply(x) as T) as T;
