@@ -31,9 +31,8 @@ const options = z
     /**
      * 'subpixel' (the paper): a convolution to f*f times the channels, then depth-to-space.
      * 'nearest' (ESRGAN's generator): nearest-neighbour upscaling, then a convolution at the new
-     * resolution. Every output pixel then comes from one kernel, so the upsampler cannot give each of
-     * the f*f sub-pixel positions its own offset, which a sub-pixel layer can learn under a GAN loss
-     * as a fixed grid (docs/training.md, "The SRGAN grid").
+     * resolution. It has no kernel of its own per sub-pixel position, with which a sub-pixel layer
+     * can learn a fixed grid under a GAN loss (docs/training.md, "The SRGAN grid").
      */
     upsample: z.enum(['subpixel', 'nearest']).default('subpixel'),
   })
@@ -104,7 +103,7 @@ export const srresnet = registerArchitecture<SrresnetOptions>({
   inputIsUpsampled: false,
   options,
   shrink: () => 0,
-  // The last upsampler: width * f^2 channels at 1/f of the output resolution, then width at it.
+  // The last upsampler ends with width channels at the output resolution (a sub-pixel one after width * f^2 at 1/f of it).
   featureChannels: (o) => o.width,
   initOnly: ['upsample_init'],
   build(o, scale, seed) {
