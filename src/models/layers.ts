@@ -28,13 +28,8 @@ export class DepthToSpace extends tf.layers.Layer {
   }
 }
 
-/**
- * Nearest-neighbour upscaling by a whole factor: every pixel repeated over an f x f cell (ONNX
- * Resize 'nearest' with 'asymmetric' coordinates and 'floor'). Written as f*f copies of the channels
- * shuffled by depth-to-space, so tfjs differentiates it with kernels every backend has.
- */
-export class UpsampleNearest extends tf.layers.Layer {
-  static className = 'SrUpsampleNearest';
+/** A layer that upscales height and width by a whole factor, keeping the channels. */
+abstract class UpscaleLayer extends tf.layers.Layer {
   readonly factor: number;
 
   constructor(config: { factor: number; name?: string }) {
@@ -48,24 +43,27 @@ export class UpsampleNearest extends tf.layers.Layer {
     return [n, h == null ? null : h * f, w == null ? null : w * f, c];
   }
 
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), factor: this.factor };
+  }
+}
+
+/**
+ * Nearest-neighbour upscaling by a whole factor: every pixel repeated over an f x f cell (ONNX
+ * Resize 'nearest' with 'asymmetric' coordinates and 'floor'). Written as f*f copies of the channels
+ * shuffled by depth-to-space, so tfjs differentiates it with kernels every backend has.
+ */
+export class UpsampleNearest extends UpscaleLayer {
+  static className = 'SrUpsampleNearest';
+
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       const f = this.factor;
       // DCR reads channel (dy * f + dx) * C + c at offset (dy, dx): with f*f copies, always channel c.
-      return tf.depthToSpace(
-        tf.concat(
-          Array.from({ length: f * f }, () => x),
-          3,
-        ),
-        f,
-        'NHWC',
-      );
+      const copies = Array.from({ length: f * f }, () => x);
+      return tf.depthToSpace(tf.concat(copies, 3), f, 'NHWC');
     });
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), factor: this.factor };
   }
 }
 
@@ -95,29 +93,13 @@ export class ScaleShift extends tf.layers.Layer {
  * ONNX Resize's 'half_pixel', PyTorch's align_corners=False): the global skip of a residual
  * generator, so the network learns only what interpolation misses.
  */
-export class ResizeBilinear extends tf.layers.Layer {
+export class ResizeBilinear extends UpscaleLayer {
   static className = 'SrResizeBilinear';
-  readonly factor: number;
-
-  constructor(config: { factor: number; name?: string }) {
-    super(config);
-    this.factor = config.factor;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [n, h, w, c] = inputShape as tf.Shape;
-    const f = this.factor;
-    return [n, h == null ? null : h * f, w == null ? null : w * f, c];
-  }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
     const [, h, w] = x.shape;
     return tf.image.resizeBilinear(x, [h * this.factor, w * this.factor], false, true);
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), factor: this.factor };
   }
 }
 
