@@ -242,6 +242,8 @@ export async function widenCheckpoint(sourceDir: string, targetDir: string, targ
     const parsed = srresnet.options.safeParse(meta.options);
     if (!parsed.success) throw new SrError(`${sourceDir}: its SRResNet options ${JSON.stringify(meta.options)} are not valid`);
     const from = parsed.data;
+    // The channel mapping below follows depth-to-space's layout.
+    if (from.upsample !== 'subpixel') throw new SrError(`${sourceDir}: only sub-pixel upsamplers can be widened, not '${from.upsample}'`);
     let wide: tf.LayersModel;
     try {
       wide = widenSrresnet(model, from, meta.scale, target);

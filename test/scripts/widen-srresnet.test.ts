@@ -61,7 +61,14 @@ it.each(cases)('computes what the source computes ($name), with the copies told 
   const wide = networks.model;
   const x = tf.randomUniform([2, 7, 6, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
   try {
-    expect(meta.options).toEqual({ blocks: 2, width: 12, tail_kernel: tail, global_skip: options.global_skip, upsample_init: 'icnr' });
+    expect(meta.options).toEqual({
+      blocks: 2,
+      width: 12,
+      tail_kernel: tail,
+      global_skip: options.global_skip,
+      upsample_init: 'icnr',
+      upsample: 'subpixel',
+    });
     expect(meta).toMatchObject({ architecture: 'srresnet', scale, widened: { from: source, width: [8, 12], tail_kernel: [3, tail] } });
     expect(wide.getLayer('tail_conv').getWeights()[0].shape).toEqual([tail, tail, 12, 3]);
     // Inference (moving statistics, which the test checkpoint has away from 0 and 1) and training mode (batch statistics).
@@ -104,7 +111,7 @@ it('the same seed gives the same checkpoint', async () => {
   expect(weights('a').equals(weights('b'))).toBe(true);
 });
 
-it('refuses, in one line, a checkpoint that is not an SRResNet, a narrower width and a tail it cannot centre', async () => {
+it('refuses, in one line, a checkpoint that is not a sub-pixel SRResNet, a narrower width and a tail it cannot centre', async () => {
   const srcnn = path.join(dir, 'srcnn');
   (await saveTestCheckpoint(srcnn, { architecture: 'srcnn', options: {}, scale: 3 })).dispose();
   const source = path.join(dir, 'source');
@@ -115,8 +122,13 @@ it('refuses, in one line, a checkpoint that is not an SRResNet, a narrower width
       scale: 4,
     })
   ).dispose();
+  const nearest = path.join(dir, 'nearest');
+  (
+    await saveTestCheckpoint(nearest, { architecture: 'srresnet', options: { blocks: 1, width: 8, upsample: 'nearest' }, scale: 2 })
+  ).dispose();
   const failures: [string, { width: number; tailKernel?: number }, RegExp][] = [
     [srcnn, { width: 12 }, /holds srcnn, not srresnet/],
+    [nearest, { width: 12 }, /only sub-pixel upsamplers can be widened, not 'nearest'/],
     [source, { width: 6 }, /at least the 8 channels the network has, got 6/],
     [source, { width: 12, tailKernel: 4 }, /same parity/],
     [source, { width: 12, tailKernel: 1 }, /only to a larger one/],
